@@ -1,0 +1,103 @@
+/**
+ * The contract between the sans-I/O protocol core and the shells that drive it
+ * (the simulator, the peer runtime). Inputs go in through Member's methods with the current
+ * time; outputs are drained with Member.takeOutput().
+ */
+
+/** An opaque member address. One member id = one incarnation: a restarted process uses a new id. */
+export type MemberId = string;
+
+export type Order = 'fifo' | 'causal' | 'total' | 'safe';
+
+export interface View {
+  readonly group: string;
+  /** Increases by one with every installed view of the group's primary partition. */
+  readonly viewId: number;
+  /** Oldest first. members[0] is the coordinator and the total-order sequencer. */
+  readonly members: readonly MemberId[];
+}
+
+/** One datagram to send, the same bytes to every destination. */
+export interface Send {
+  readonly to: readonly MemberId[];
+  readonly bytes: Uint8Array;
+}
+
+/**
+ * Upcalls are ordered: the app must process them in sequence (deliveries of view v, then the
+ * saveState for the joiners of v+1, then view v+1, and so on).
+ */
+export type Upcall =
+  /** A new view is installed. Deliveries that follow belong to it. */
+  | {
+      readonly type: 'view';
+      readonly view: View;
+      readonly joined: readonly MemberId[];
+      readonly left: readonly MemberId[];
+    }
+  | {
+      readonly type: 'deliver';
+      readonly viewId: number;
+      readonly sender: MemberId;
+      readonly order: Order;
+      /** Unique across the group: `${sender}:${viewId}:${seqno}`. */
+      readonly id: string;
+      readonly payload: Uint8Array;
+    }
+  /** Take a snapshot of the app state now (at this exact point of the delivery sequence) and hand
+   *  it back with Member.provideState(xferId, bytes). It goes to the joiners of the next view. */
+  | { readonly type: 'saveState'; readonly xferId: string }
+  /** This member joined an existing group: load this state before processing later upcalls. */
+  | { readonly type: 'loadState'; readonly state: Uint8Array }
+  /** A flush began: new sends are held until the next view. */
+  | { readonly type: 'block' }
+  /** A message handed to send() has left the send queue with this group-wide id. */
+  | { readonly type: 'sent'; readonly localId: number; readonly id: string }
+  /** This member lost the majority of its view: it stops delivering until it rejoins. */
+  | { readonly type: 'minority'; readonly view: View }
+  /** The group went on without this member (partition or false suspicion). It must rejoin under a
+   *  new member id; queued sends were not sent. */
+  | { readonly type: 'excluded'; readonly reason: string }
+  /** leave() completed: this member is no longer in the group. */
+  | { readonly type: 'left' };
+
+export interface Output {
+  readonly sends: Send[];
+  readonly upcalls: Upcall[];
+  /** Call Member.tick() at or after this time. */
+  readonly wakeAtMs: number | undefined;
+}
+
+export interface MemberConfig {
+  readonly self: MemberId;
+  readonly group: string;
+  /** Injected randomness in [0, 1): the core never calls Math.random. */
+  readonly random: () => number;
+  /** Largest datagram the transport carries. Default 16 KiB (WebRTC data channels). */
+  readonly mtuBytes?: number;
+  /** Largest application message. Default 64 MiB. */
+  readonly maxMessageBytes?: number;
+  readonly heartbeatMs?: number;
+  readonly suspectAfterMs?: number;
+  readonly retransmitMs?: number;
+  /** How long a founder waits to discover an existing group before founding one. */
+  readonly discoveryMs?: number;
+  /** How long a coordinator waits on a flush before retrying with a higher ballot. */
+  readonly flushTimeoutMs?: number;
+  /** Credit window: unstable bytes a sender may have in flight before it waits for stability. */
+  readonly flowWindowBytes?: number;
+  /** Largest total of queued, not-yet-sent bytes before send() throws BACKPRESSURE. */
+  readonly maxQueuedBytes?: number;
+}
+
+export interface MemberStats {
+  /** Frames dropped because they were malformed, truncated, oversized or of an unknown version. */
+  droppedMalformed: number;
+  /** Frames dropped because their sender is not a member of this member's view. */
+  droppedNonMember: number;
+  /** Frames of an older view, or otherwise no longer relevant. */
+  droppedStale: number;
+  retransmitsSent: number;
+  naksSent: number;
+  viewChanges: number;
+}

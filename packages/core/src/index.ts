@@ -1,0 +1,13 @@
+export type {
+  MemberId,
+  Order,
+  View,
+  Send,
+  Upcall,
+  Output,
+  MemberConfig,
+  MemberStats,
+} from './api.js';
+export { SynodError, InvariantViolation, type SynodErrorCode } from './errors.js';
+export { Member } from './member.js';
+export { traceRecord, type TraceRecord } from './trace.js';
