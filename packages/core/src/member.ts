@@ -1,8 +1,66 @@
-import type { MemberConfig, MemberId, MemberStats, Order, Output, View } from './api.js';
+/**
+ * One member of one group: the protocol stack as a pure state machine. Inputs arrive through the
+ * methods with the current time; outputs are drained with takeOutput(). The data path of a view
+ * lives in Epoch (fifo, frag, causal, total, safe, stable); this class runs membership (gms,
+ * flush), failure detection, discovery, state transfer and flow control around it.
+ */
+import type { MemberConfig, MemberId, MemberStats, Order, Output, Send, Upcall, View } from './api.js';
+import { DecodeError } from './codec.js';
+import { Epoch, type Message } from './epoch.js';
+import { SynodError, invariant } from './errors.js';
+import { FailureDetector } from './fd.js';
+import { fragment } from './frag.js';
+import { chooseProposal, isQuorum, type FlushPromise } from './gms.js';
+import { compareBallots, dataHeaderBytes, decodeFrame, encodeFrame, type Ballot, type Frame, type Proposal } from './wire.js';
+import { StateProvider, StateReceiver } from './xfer.js';
 
-/** One member of one group: the whole protocol stack as a pure state machine. (Being written.) */
+type Phase = 'idle' | 'discovering' | 'joining' | 'member' | 'minority' | 'excluded' | 'left';
+type FrameOf<K extends Frame['kind']> = Extract<Frame, { kind: K }>;
+
+interface QueuedSend {
+  readonly localId: number;
+  readonly order: Order;
+  readonly payload: Uint8Array;
+  chunks: Uint8Array[] | undefined;
+  nextChunk: number;
+  firstSeqno: number;
+  vectorClock: number[] | undefined;
+}
+
+interface Round {
+  readonly ballot: Ballot;
+  phase: 'promise' | 'accept';
+  readonly participants: Set<MemberId>;
+  readonly promises: Map<MemberId, FlushPromise>;
+  readonly oks: Set<MemberId>;
+  proposal: Proposal | undefined;
+  readonly deadlineMs: number;
+}
+
+interface Accepted {
+  readonly ballot: Ballot;
+  readonly proposal: Proposal;
+  complete: boolean;
+}
+
+const DEFAULTS = {
+  mtuBytes: 16 * 1024,
+  maxMessageBytes: 64 * 1024 * 1024,
+  heartbeatMs: 200,
+  suspectAfterMs: 1500,
+  retransmitMs: 40,
+  discoveryMs: 300,
+  flushTimeoutMs: 2000,
+  flowWindowBytes: 2 * 1024 * 1024,
+  maxQueuedBytes: 256 * 1024 * 1024,
+};
+const MAX_NAK_UNITS = 256;
+const MAX_FUTURE_FRAMES = 1024;
+const XFER_WINDOW_CHUNKS = 64;
+
 export class Member {
   readonly self: MemberId;
+  readonly group: string;
   readonly stats: MemberStats = {
     droppedMalformed: 0,
     droppedNonMember: 0,
@@ -11,27 +69,911 @@ export class Member {
     naksSent: 0,
     viewChanges: 0,
   };
+  private readonly options: typeof DEFAULTS;
+  private phase: Phase = 'idle';
+  private leaving = false;
+  private nowMs = 0;
+  private sends: Send[] = [];
+  private upcalls: Upcall[] = [];
+  /** While a joiner waits for its state, later upcalls wait here. */
+  private heldUpcalls: Upcall[] | undefined;
+  private readonly loopback: { from: MemberId; frame: Frame; bytes: Uint8Array }[] = [];
+
+  // The current view.
+  private epoch: Epoch | undefined;
+  private viewFrame: Uint8Array | undefined;
+  private readonly fd: FailureDetector;
+  private heartbeatAtMs = 0;
+  private housekeepingAtMs = 0;
+  private futureFrames: { from: MemberId; bytes: Uint8Array }[] = [];
+  private readonly catchUpSentMs = new Map<MemberId, number>();
+
+  // Flush, as a participant.
+  private promised: Ballot | undefined;
+  private accepted: Accepted | undefined;
+  private frozen = false;
+  private pendingView: { from: MemberId; frame: FrameOf<'view'>; bytes: Uint8Array } | undefined;
+  // Flush, as the coordinator.
+  private round: Round | undefined;
+  private maxAttemptSeen = 0;
+  private readonly pendingJoins = new Set<MemberId>();
+  private readonly pendingLeaves = new Set<MemberId>();
+  private viewAcksPending = new Set<MemberId>();
+
+  // Discovery and joining.
+  private contacts: MemberId[] = [];
+  private discoveryReplies = new Map<MemberId, FrameOf<'discoverReply'>>();
+  private phaseDeadlineMs = 0;
+  private joinTarget: MemberId | undefined;
+
+  // App sends.
+  private readonly sendQueue: QueuedSend[] = [];
+  private queuedBytes = 0;
+  private nextLocalId = 1;
+
+  // State transfer.
+  private readonly providers = new Map<number, StateProvider>();
+  private receiver: StateReceiver | undefined;
+
   constructor(readonly config: MemberConfig) {
     this.self = config.self;
+    this.group = config.group;
+    const options = { ...DEFAULTS };
+    for (const key of Object.keys(DEFAULTS) as (keyof typeof DEFAULTS)[]) {
+      const value = config[key];
+      if (value !== undefined) {
+        if (!(typeof value === 'number' && value > 0)) {
+          throw new SynodError('INVALID_ARGUMENT', `${key} must be a positive number`);
+        }
+        options[key] = value;
+      }
+    }
+    if (options.mtuBytes < 512) throw new SynodError('INVALID_ARGUMENT', 'mtuBytes must be at least 512');
+    this.options = options;
+    this.fd = new FailureDetector(options.suspectAfterMs);
   }
+
   get view(): View | undefined {
-    return undefined;
+    return this.phase === 'member' || this.phase === 'minority' ? this.epoch?.view : undefined;
   }
-  join(_contacts: readonly MemberId[], _nowMs: number): void {
-    throw new Error('not implemented yet');
+
+  get status(): Phase {
+    return this.phase;
   }
-  send(_order: Order, _payload: Uint8Array, _nowMs: number): number {
-    throw new Error('not implemented yet');
+
+  // ---------------------------------------------------------------- inputs
+
+  join(contacts: readonly MemberId[], nowMs: number): void {
+    if (this.phase !== 'idle') throw new SynodError('ALREADY_JOINED', `member ${this.self} already joined`);
+    this.nowMs = nowMs;
+    this.contacts = [...new Set(contacts)].filter((contact) => contact !== this.self);
+    if (this.contacts.length === 0) this.found();
+    else this.startDiscovery();
+    this.settle();
   }
-  leave(_nowMs: number): void {}
-  receive(_from: MemberId, _bytes: Uint8Array, _nowMs: number): void {}
-  linkDown(_peer: MemberId, _nowMs: number): void {}
-  tick(_nowMs: number): void {}
-  provideState(_xferId: string, _state: Uint8Array, _nowMs: number): void {}
+
+  send(order: Order, payload: Uint8Array, nowMs: number): number {
+    this.nowMs = nowMs;
+    if (!(payload instanceof Uint8Array)) throw new SynodError('INVALID_ARGUMENT', 'payload must be a Uint8Array');
+    if (this.phase === 'excluded') throw new SynodError('EXCLUDED', 'this member was excluded from the group');
+    if (this.phase !== 'member' && this.phase !== 'minority') throw new SynodError('NOT_JOINED', 'not a member of the group');
+    if (this.leaving) throw new SynodError('CLOSED', 'the member is leaving the group');
+    if (payload.length > this.options.maxMessageBytes) {
+      throw new SynodError('MESSAGE_TOO_LARGE', `message of ${payload.length} bytes exceeds maxMessageBytes`);
+    }
+    if (this.queuedBytes + payload.length > this.options.maxQueuedBytes && this.sendQueue.length > 0) {
+      throw new SynodError('BACKPRESSURE', 'send queue is full; wait for sent upcalls');
+    }
+    const localId = this.nextLocalId++;
+    this.sendQueue.push({ localId, order, payload, chunks: undefined, nextChunk: 0, firstSeqno: 0, vectorClock: undefined });
+    this.queuedBytes += payload.length;
+    this.settle();
+    return localId;
+  }
+
+  leave(nowMs: number): void {
+    this.nowMs = nowMs;
+    if (this.phase === 'left' || this.phase === 'excluded' || this.leaving) return;
+    if (this.phase !== 'member' && this.phase !== 'minority') {
+      this.finishAs('left');
+      return;
+    }
+    this.leaving = true;
+    this.sendQueue.length = 0;
+    this.queuedBytes = 0;
+    if (this.epoch!.view.members.length === 1) this.finishAs('left');
+    else this.requestLeave();
+    this.settle();
+  }
+
+  receive(from: MemberId, bytes: Uint8Array, nowMs: number): void {
+    this.nowMs = nowMs;
+    let decoded: { group: string; frame: Frame };
+    try {
+      decoded = decodeFrame(bytes, this.options.maxMessageBytes);
+    } catch (error) {
+      if (!(error instanceof DecodeError) && !(error instanceof RangeError)) throw error;
+      this.stats.droppedMalformed++;
+      return;
+    }
+    if (decoded.group !== this.group || from === this.self) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    this.dispatch(from, decoded.frame, bytes);
+    this.settle();
+  }
+
+  linkDown(peer: MemberId, nowMs: number): void {
+    this.nowMs = nowMs;
+    if (this.epoch && this.fd.suspect(peer)) this.onSuspicion();
+    this.settle();
+  }
+
+  tick(nowMs: number): void {
+    this.nowMs = nowMs;
+    if (this.phase === 'discovering' || this.phase === 'joining') {
+      if (nowMs >= this.phaseDeadlineMs) this.discoveryDeadline();
+    } else if (this.epoch && (this.phase === 'member' || this.phase === 'minority')) {
+      if (this.fd.check(nowMs).length > 0) this.onSuspicion();
+      if (nowMs >= this.heartbeatAtMs) {
+        this.heartbeatAtMs = nowMs + this.options.heartbeatMs;
+        this.broadcastDigest();
+      }
+      if (nowMs >= this.housekeepingAtMs) {
+        this.housekeepingAtMs = nowMs + this.options.retransmitMs;
+        this.housekeeping();
+      }
+    }
+    this.settle();
+  }
+
+  provideState(xferId: string, state: Uint8Array, nowMs: number): void {
+    this.nowMs = nowMs;
+    const provider = this.providers.get(Number(xferId));
+    if (!provider || provider.state) throw new SynodError('UNKNOWN_XFER', `no pending state transfer ${xferId}`);
+    provider.state = state.slice();
+    this.settle();
+  }
+
   takeOutput(): Output {
-    return { sends: [], upcalls: [], wakeAtMs: undefined };
+    const output: Output = { sends: this.sends, upcalls: this.upcalls, wakeAtMs: this.wakeAtMs() };
+    this.sends = [];
+    this.upcalls = [];
+    return output;
   }
+
+  /** Bytes this member holds for the protocol: unstable units, undelivered messages, held state. */
   bufferedBytes(): number {
-    return 0;
+    let bytes = this.epoch?.bufferedBytes() ?? 0;
+    for (const provider of this.providers.values()) bytes += provider.state?.length ?? 0;
+    for (const frame of this.futureFrames) bytes += frame.bytes.length;
+    return bytes;
   }
+
+  // ---------------------------------------------------------------- plumbing
+
+  private wakeAtMs(): number | undefined {
+    switch (this.phase) {
+      case 'discovering':
+      case 'joining':
+        return this.phaseDeadlineMs;
+      case 'member':
+      case 'minority': {
+        const deadlines = [this.heartbeatAtMs, this.housekeepingAtMs];
+        const suspicion = this.fd.nextDeadline();
+        if (suspicion !== undefined) deadlines.push(suspicion);
+        return Math.min(...deadlines);
+      }
+      default:
+        return undefined;
+    }
+  }
+
+  private emit(upcall: Upcall): void {
+    if (this.heldUpcalls) this.heldUpcalls.push(upcall);
+    else this.upcalls.push(upcall);
+  }
+
+  private sendFrame(to: readonly MemberId[], frame: Frame): void {
+    const bytes = encodeFrame(this.group, frame);
+    const remote = to.filter((member) => member !== this.self);
+    if (remote.length > 0) this.sends.push({ to: remote, bytes });
+    if (remote.length !== to.length) this.loopback.push({ from: this.self, frame, bytes });
+  }
+
+  private sendBytes(to: readonly MemberId[], bytes: Uint8Array): void {
+    const remote = to.filter((member) => member !== this.self);
+    if (remote.length > 0) this.sends.push({ to: remote, bytes });
+  }
+
+  private others(): MemberId[] {
+    return this.epoch ? this.epoch.view.members.filter((member) => member !== this.self) : [];
+  }
+
+  /** Runs after every input: loopback frames, deliveries, sends, acks, view-change triggers. */
+  private settle(): void {
+    for (let guard = 0; guard < 10_000; guard++) {
+      const next = this.loopback.shift();
+      if (next) {
+        this.dispatch(next.from, next.frame, next.bytes);
+        continue;
+      }
+      if (!this.progress()) break;
+    }
+  }
+
+  /** One pass of the work an input may unlock; returns true if it queued loopback work. */
+  private progress(): boolean {
+    const epoch = this.epoch;
+    if (!epoch || (this.phase !== 'member' && this.phase !== 'minority')) return this.loopback.length > 0;
+    this.checkPendingView();
+    this.checkAcceptComplete();
+    if (this.phase !== 'member' || this.epoch !== epoch) return this.loopback.length > 0;
+    this.deliverReady();
+    this.pump();
+    if (!this.frozen && epoch.isSequencer && epoch.total.hasBacklog) this.sequence(epoch);
+    if (epoch.safeAckDue || epoch.unreportedBytes >= this.options.flowWindowBytes / 8) this.broadcastDigest();
+    this.maybeStartRound();
+    return this.loopback.length > 0;
+  }
+
+  private dispatch(from: MemberId, frame: Frame, bytes: Uint8Array): void {
+    switch (frame.kind) {
+      case 'discover':
+        return this.onDiscover(from);
+      case 'discoverReply':
+        return this.onDiscoverReply(from, frame);
+      case 'joinRequest':
+        return this.onJoinRequest(from);
+      case 'view':
+        return this.onView(from, frame, bytes);
+      case 'viewRequest':
+        return this.onViewRequest(from, frame);
+      case 'notMember':
+        if (this.epoch && frame.viewId > this.epoch.view.viewId && (this.phase === 'member' || this.phase === 'minority')) {
+          this.exclude(`view ${frame.viewId} went on without this member`);
+        }
+        return;
+      case 'xferChunk':
+      case 'xferWait':
+        return this.onXferReply(from, frame);
+      default:
+        return this.dispatchViewFrame(from, frame, bytes);
+    }
+  }
+
+  /** Frames that only members of this member's current view may send. */
+  private dispatchViewFrame(from: MemberId, frame: Exclude<Frame, { kind: 'discover' | 'discoverReply' | 'joinRequest' | 'view' | 'viewRequest' | 'notMember' | 'xferChunk' | 'xferWait' }>, bytes: Uint8Array): void {
+    const epoch = this.epoch;
+    if (!epoch || (this.phase !== 'member' && this.phase !== 'minority')) {
+      this.stats.droppedStale++;
+      return;
+    }
+    const fromIndex = epoch.view.members.indexOf(from);
+    const viewId = epoch.view.viewId;
+    if (fromIndex < 0) {
+      this.stats.droppedNonMember++;
+      // An excluded member still talking in an older view learns that it was excluded.
+      if (frame.viewId < viewId) this.rateLimited(from, () => this.sendFrame([from], { kind: 'notMember', viewId }));
+      return;
+    }
+    if (frame.viewId !== viewId) {
+      if (frame.viewId > viewId) {
+        if (frame.viewId === viewId + 1 && this.futureFrames.length < MAX_FUTURE_FRAMES) this.futureFrames.push({ from, bytes });
+        else this.stats.droppedStale++;
+        this.rateLimited(from, () => this.sendFrame([from], { kind: 'viewRequest', viewId }));
+      } else {
+        this.stats.droppedStale++;
+        if (this.viewFrame) this.rateLimited(from, () => this.sendBytes([from], this.viewFrame!));
+      }
+      return;
+    }
+    this.heard(from);
+    switch (frame.kind) {
+      case 'data':
+        if (frame.senderIndex >= epoch.view.members.length) {
+          this.stats.droppedMalformed++;
+          return;
+        }
+        return epoch.receive(frame, bytes);
+      case 'digest':
+        if (frame.received.length !== epoch.view.members.length) {
+          this.stats.droppedMalformed++;
+          return;
+        }
+        return epoch.onDigest(fromIndex, frame.received);
+      case 'nak':
+        return this.onNak(from, frame);
+      case 'leaveRequest':
+        if (frame.graceful) this.pendingLeaves.add(from);
+        else if (this.fd.suspect(from)) this.onSuspicion();
+        return;
+      case 'flushStart':
+        return this.onFlushStart(from, frame);
+      case 'flushPromise':
+        return this.onFlushPromise(from, frame);
+      case 'flushReject':
+        this.maxAttemptSeen = Math.max(this.maxAttemptSeen, frame.promised.attempt);
+        return;
+      case 'flushAccept':
+        return this.onFlushAccept(from, frame);
+      case 'flushOk':
+        return this.onFlushOk(from, frame);
+      case 'viewAck':
+        this.viewAcksPending.delete(from);
+        return;
+      case 'xferRequest':
+        return this.onXferRequest(from, frame);
+      case 'xferDone': {
+        const provider = this.providers.get(frame.viewId);
+        provider?.joiners.delete(from);
+        if (provider && provider.joiners.size === 0) this.providers.delete(frame.viewId);
+        return;
+      }
+    }
+  }
+
+  private rateLimited(peer: MemberId, action: () => void): void {
+    const last = this.catchUpSentMs.get(peer);
+    if (last !== undefined && this.nowMs - last < this.options.retransmitMs) return;
+    this.catchUpSentMs.set(peer, this.nowMs);
+    action();
+  }
+
+  private heard(from: MemberId): void {
+    this.fd.heard(from, this.nowMs);
+    if (this.phase === 'minority' && this.fd.forgive(from)) {
+      const view = this.epoch!.view;
+      const alive = view.members.filter((member) => !this.fd.suspects.has(member));
+      if (isQuorum(alive, view.members)) this.phase = 'member';
+    }
+  }
+
+  // ---------------------------------------------------------------- discovery and joining
+
+  private found(): void {
+    const view: View = { group: this.group, viewId: 1, members: [this.self] };
+    const frame: FrameOf<'view'> = { kind: 'view', viewId: 0, oldMembers: [], proposal: { members: [this.self], cut: [], holders: [] } };
+    this.install(view, encodeFrame(this.group, frame), [this.self], []);
+  }
+
+  private startDiscovery(): void {
+    this.phase = 'discovering';
+    this.discoveryReplies = new Map();
+    this.phaseDeadlineMs = this.nowMs + this.options.discoveryMs;
+    this.sendFrame(this.contacts, { kind: 'discover' });
+  }
+
+  private onDiscover(from: MemberId): void {
+    const inGroup = (this.phase === 'member' || this.phase === 'minority') && !this.leaving;
+    const view = this.epoch?.view;
+    this.sendFrame([from], {
+      kind: 'discoverReply',
+      inGroup,
+      viewId: inGroup ? view!.viewId : 0,
+      coordinator: inGroup ? this.actingCoordinator() : this.self,
+    });
+  }
+
+  private onDiscoverReply(from: MemberId, frame: FrameOf<'discoverReply'>): void {
+    if (this.phase !== 'discovering' && this.phase !== 'joining') return;
+    this.discoveryReplies.set(from, frame);
+    if (frame.inGroup && this.phase === 'joining') this.joinTarget = frame.coordinator;
+  }
+
+  private discoveryDeadline(): void {
+    const inGroup = [...this.discoveryReplies.values()].filter((reply) => reply.inGroup);
+    if (inGroup.length > 0) {
+      inGroup.sort((a, b) => b.viewId - a.viewId);
+      this.phase = 'joining';
+      this.joinTarget = inGroup[0]!.coordinator;
+      this.sendFrame([this.joinTarget], { kind: 'joinRequest' });
+      this.discoveryReplies = new Map();
+      this.phaseDeadlineMs = this.nowMs + this.options.discoveryMs;
+      this.sendFrame(this.contacts, { kind: 'discover' });
+      return;
+    }
+    // Nobody is in a group. Among those looking, the smallest id founds it; the others wait.
+    const looking = [...this.discoveryReplies.keys(), this.self].sort();
+    if (this.phase === 'discovering' && looking[0] === this.self) this.found();
+    else this.startDiscovery();
+  }
+
+  private onJoinRequest(from: MemberId): void {
+    const epoch = this.epoch;
+    if (!epoch || this.phase !== 'member') return;
+    if (this.actingCoordinator() !== this.self) {
+      this.sendFrame([from], { kind: 'discoverReply', inGroup: true, viewId: epoch.view.viewId, coordinator: this.actingCoordinator() });
+      return;
+    }
+    if (epoch.view.members.includes(from)) {
+      if (this.viewFrame) this.sendBytes([from], this.viewFrame);
+      return;
+    }
+    this.pendingJoins.add(from);
+  }
+
+  private requestLeave(): void {
+    const coordinator = this.actingCoordinator();
+    const viewId = this.epoch!.view.viewId;
+    if (coordinator === this.self) this.pendingLeaves.add(this.self);
+    else this.sendFrame([coordinator], { kind: 'leaveRequest', viewId, graceful: true });
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  private chunkBytes(): number {
+    return this.options.mtuBytes - dataHeaderBytes(this.group, this.epoch!.view.members.length);
+  }
+
+  /** Sends queued messages while the flow-control window has credit. */
+  private pump(): void {
+    const epoch = this.epoch!;
+    if (this.frozen || this.leaving) return;
+    const others = this.others();
+    while (this.sendQueue.length > 0) {
+      if (epoch.unstableOwnBytes > 0 && epoch.unstableOwnBytes >= this.options.flowWindowBytes) return;
+      const entry = this.sendQueue[0]!;
+      if (!entry.chunks) {
+        entry.chunks = fragment(entry.payload, this.chunkBytes());
+        entry.nextChunk = 0;
+        entry.firstSeqno = epoch.peekNextSeqno();
+        entry.vectorClock = entry.order === 'causal' ? epoch.causal.stamp(epoch.selfIndex) : undefined;
+      }
+      const index = entry.nextChunk++;
+      const first = index === 0;
+      const last = index === entry.chunks.length - 1;
+      const { frame } = epoch.sendUnit({
+        order: entry.order,
+        first,
+        last,
+        messageBytes: entry.payload.length,
+        vectorClock: first ? entry.vectorClock : undefined,
+        chunk: entry.chunks[index]!,
+      });
+      this.sendBytes(others, frame);
+      if (!last) continue;
+      this.sendQueue.shift();
+      this.queuedBytes -= entry.payload.length;
+      this.emit({ type: 'sent', localId: entry.localId, id: `${this.self}:${epoch.view.viewId}:${entry.firstSeqno}` });
+      // The next causal stamp must count this message as delivered here.
+      if (entry.order === 'causal') this.deliverReady();
+    }
+  }
+
+  private sequence(epoch: Epoch): void {
+    const maxEntries = Math.floor((this.options.mtuBytes - 64) / 12);
+    const others = this.others();
+    while (epoch.total.hasBacklog) {
+      const entries = epoch.total.takeSequencerBacklog(maxEntries);
+      const { frame } = epoch.sendUnit({ order: 'order', entries });
+      this.sendBytes(others, frame);
+    }
+  }
+
+  private broadcastDigest(): void {
+    const epoch = this.epoch;
+    if (!epoch) return;
+    epoch.unreportedBytes = 0;
+    epoch.safeAckDue = false;
+    const others = this.others();
+    if (others.length > 0) this.sendFrame(others, { kind: 'digest', viewId: epoch.view.viewId, received: epoch.received() });
+    epoch.collectGarbage();
+  }
+
+  // ---------------------------------------------------------------- delivery
+
+  private deliverReady(): void {
+    const epoch = this.epoch;
+    if (!epoch || this.frozen || this.phase !== 'member') return;
+    for (const message of epoch.takeDeliverable()) this.deliver(epoch, message);
+  }
+
+  private deliver(epoch: Epoch, message: Message): void {
+    const sender = epoch.view.members[message.senderIndex]!;
+    this.emit({
+      type: 'deliver',
+      viewId: epoch.view.viewId,
+      sender,
+      order: message.order,
+      id: `${sender}:${epoch.view.viewId}:${message.firstSeqno}`,
+      payload: message.payload,
+    });
+  }
+
+  // ---------------------------------------------------------------- retransmission
+
+  private onNak(from: MemberId, frame: FrameOf<'nak'>): void {
+    if (frame.toSeqno < frame.fromSeqno) return;
+    const frames = this.epoch!.stored(frame.senderIndex, frame.fromSeqno, frame.toSeqno, MAX_NAK_UNITS);
+    for (const bytes of frames) this.sendBytes([from], bytes);
+    this.stats.retransmitsSent += frames.length;
+  }
+
+  private housekeeping(): void {
+    const epoch = this.epoch!;
+    // NAK every known gap: to the sender, or during a flush (or when the sender is suspected) to
+    // a member known to hold the units.
+    for (const gap of epoch.gaps(MAX_NAK_UNITS)) {
+      const target = this.nakTarget(epoch, gap.senderIndex, gap.to);
+      if (target === this.self) continue;
+      this.sendFrame([target], { kind: 'nak', viewId: epoch.view.viewId, ...gap, fromSeqno: gap.from, toSeqno: gap.to });
+      this.stats.naksSent++;
+    }
+    if (this.round && this.nowMs >= this.round.deadlineMs) this.round = undefined;
+    if (this.viewAcksPending.size > 0 && this.viewFrame) {
+      const stillMembers = [...this.viewAcksPending].filter((member) => epoch.view.members.includes(member));
+      this.viewAcksPending = new Set(stillMembers);
+      this.sendBytes(stillMembers, this.viewFrame);
+    }
+    if (this.leaving && this.phase === 'member') this.requestLeave();
+    if (this.receiver) this.requestState(this.receiver);
+  }
+
+  private nakTarget(epoch: Epoch, senderIndex: number, upTo: number): MemberId {
+    const members = epoch.view.members;
+    const holderIndex = this.accepted?.proposal.holders[senderIndex];
+    if (holderIndex !== undefined && members[holderIndex]) return members[holderIndex]!;
+    const sender = members[senderIndex]!;
+    if (!this.fd.suspects.has(sender)) return sender;
+    const best = epoch.digests.best(senderIndex);
+    return best.seqno >= upTo ? members[best.holder]! : sender;
+  }
+
+  // ---------------------------------------------------------------- membership
+
+  private actingCoordinator(): MemberId {
+    const members = this.epoch!.view.members;
+    return members.find((member) => !this.fd.suspects.has(member)) ?? this.self;
+  }
+
+  private aliveMembers(): MemberId[] {
+    return this.epoch!.view.members.filter((member) => !this.fd.suspects.has(member));
+  }
+
+  private onSuspicion(): void {
+    const view = this.epoch!.view;
+    if (!isQuorum(this.aliveMembers(), view.members)) {
+      if (this.phase === 'member') {
+        this.phase = 'minority';
+        this.round = undefined;
+        this.emit({ type: 'minority', view });
+      }
+      return;
+    }
+    // A participant of the running round died: start over without it.
+    if (this.round && [...this.round.participants].some((member) => this.fd.suspects.has(member))) this.round = undefined;
+  }
+
+  private maybeStartRound(): void {
+    const epoch = this.epoch!;
+    if (this.round || this.phase !== 'member' || this.actingCoordinator() !== this.self) return;
+    const members = epoch.view.members;
+    const suspectsInView = members.some((member) => this.fd.suspects.has(member));
+    if (!suspectsInView && this.pendingJoins.size === 0 && this.pendingLeaves.size === 0) return;
+    const alive = this.aliveMembers();
+    if (!isQuorum(alive, members)) return;
+    const ballot: Ballot = { attempt: this.maxAttemptSeen + 1, coordinator: epoch.selfIndex };
+    this.maxAttemptSeen = ballot.attempt;
+    this.round = {
+      ballot,
+      phase: 'promise',
+      participants: new Set(alive),
+      promises: new Map(),
+      oks: new Set(),
+      proposal: undefined,
+      deadlineMs: this.nowMs + this.options.flushTimeoutMs,
+    };
+    this.sendFrame(alive, { kind: 'flushStart', viewId: epoch.view.viewId, ballot });
+  }
+
+  private isCurrentRound(ballot: Ballot, phase: Round['phase']): Round | undefined {
+    const round = this.round;
+    return round && round.phase === phase && compareBallots(round.ballot, ballot) === 0 ? round : undefined;
+  }
+
+  private onFlushPromise(from: MemberId, frame: FrameOf<'flushPromise'>): void {
+    const round = this.isCurrentRound(frame.ballot, 'promise');
+    const epoch = this.epoch!;
+    if (!round || !round.participants.has(from)) return;
+    if (frame.received.length !== epoch.view.members.length) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    round.promises.set(from, frame);
+    if (round.promises.size < round.participants.size) return;
+    const members = epoch.view.members;
+    const staying = members.filter((member) => round.participants.has(member) && !this.pendingLeaves.has(member));
+    round.proposal = chooseProposal(members, round.promises, staying, [...this.pendingJoins]);
+    round.phase = 'accept';
+    this.sendFrame([...round.participants], { kind: 'flushAccept', viewId: epoch.view.viewId, ballot: round.ballot, proposal: round.proposal });
+  }
+
+  private onFlushOk(from: MemberId, frame: FrameOf<'flushOk'>): void {
+    const round = this.isCurrentRound(frame.ballot, 'accept');
+    if (!round || !round.participants.has(from)) return;
+    round.oks.add(from);
+    if (round.oks.size < round.participants.size) return;
+    const epoch = this.epoch!;
+    const proposal = round.proposal!;
+    this.round = undefined;
+    for (const member of proposal.members) this.pendingJoins.delete(member);
+    for (const member of [...this.pendingLeaves]) if (!proposal.members.includes(member)) this.pendingLeaves.delete(member);
+    const viewFrame: FrameOf<'view'> = { kind: 'view', viewId: epoch.view.viewId, oldMembers: epoch.view.members, proposal };
+    const bytes = encodeFrame(this.group, viewFrame);
+    const recipients = [...new Set([...proposal.members, ...round.participants])];
+    this.viewAcksPending = new Set(proposal.members.filter((member) => member !== this.self));
+    this.sendBytes(recipients, bytes);
+    this.loopback.push({ from: this.self, frame: viewFrame, bytes });
+  }
+
+  private onFlushStart(from: MemberId, frame: FrameOf<'flushStart'>): void {
+    const epoch = this.epoch!;
+    this.maxAttemptSeen = Math.max(this.maxAttemptSeen, frame.ballot.attempt);
+    if (epoch.view.members[frame.ballot.coordinator] !== from) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    if (this.promised && compareBallots(frame.ballot, this.promised) < 0) {
+      this.sendFrame([from], { kind: 'flushReject', viewId: epoch.view.viewId, promised: this.promised });
+      return;
+    }
+    this.promised = frame.ballot;
+    if (this.round && compareBallots(this.round.ballot, frame.ballot) < 0) this.round = undefined;
+    this.freeze();
+    const accepted = this.accepted;
+    this.sendFrame([from], {
+      kind: 'flushPromise',
+      viewId: epoch.view.viewId,
+      ballot: frame.ballot,
+      received: epoch.received(),
+      completed: accepted?.complete ? { ballot: accepted.ballot, proposal: accepted.proposal } : undefined,
+    });
+  }
+
+  private freeze(): void {
+    if (this.frozen) return;
+    this.frozen = true;
+    this.emit({ type: 'block' });
+  }
+
+  private onFlushAccept(from: MemberId, frame: FrameOf<'flushAccept'>): void {
+    const epoch = this.epoch!;
+    const n = epoch.view.members.length;
+    const proposal = frame.proposal;
+    if (
+      epoch.view.members[frame.ballot.coordinator] !== from ||
+      proposal.cut.length !== n ||
+      proposal.holders.some((holder) => holder >= n)
+    ) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    if (this.promised && compareBallots(frame.ballot, this.promised) < 0) {
+      this.sendFrame([from], { kind: 'flushReject', viewId: epoch.view.viewId, promised: this.promised });
+      return;
+    }
+    this.promised = frame.ballot;
+    this.freeze();
+    if (this.accepted && compareBallots(this.accepted.ballot, frame.ballot) === 0) {
+      if (this.accepted.complete) this.sendFrame([from], { kind: 'flushOk', viewId: epoch.view.viewId, ballot: frame.ballot });
+      return;
+    }
+    this.accepted = { ballot: frame.ballot, proposal, complete: false };
+    proposal.cut.forEach((seqno, sender) => epoch.streams[sender]!.learnMax(seqno));
+  }
+
+  private holdsCut(cut: readonly number[]): boolean {
+    const received = this.epoch!.received();
+    return cut.every((seqno, sender) => received[sender]! >= seqno);
+  }
+
+  private checkAcceptComplete(): void {
+    const accepted = this.accepted;
+    if (!accepted || accepted.complete || !this.holdsCut(accepted.proposal.cut)) return;
+    accepted.complete = true;
+    if (this.promised && compareBallots(accepted.ballot, this.promised) === 0) {
+      const coordinator = this.epoch!.view.members[accepted.ballot.coordinator]!;
+      this.sendFrame([coordinator], { kind: 'flushOk', viewId: this.epoch!.view.viewId, ballot: accepted.ballot });
+    }
+  }
+
+  private onView(from: MemberId, frame: FrameOf<'view'>, bytes: Uint8Array): void {
+    const proposal = frame.proposal;
+    const newViewId = frame.viewId + 1;
+    const epoch = this.epoch;
+    const inNewView = proposal.members.includes(this.self);
+    if (this.phase === 'joining' || this.phase === 'discovering') {
+      if (!inNewView || frame.oldMembers.length === 0 || !frame.oldMembers.includes(from) && proposal.members[0] !== from) return;
+      const view: View = { group: this.group, viewId: newViewId, members: proposal.members };
+      const joined = proposal.members.filter((member) => !frame.oldMembers.includes(member));
+      this.install(view, bytes, joined, frame.oldMembers.filter((member) => !proposal.members.includes(member)));
+      this.sendFrame([from], { kind: 'viewAck', viewId: newViewId });
+      this.receiver = new StateReceiver(newViewId, proposal.members[0]!, this.xferChunkBytes(), this.options.maxMessageBytes * 4);
+      this.heldUpcalls = [];
+      this.requestState(this.receiver);
+      return;
+    }
+    if (!epoch || (this.phase !== 'member' && this.phase !== 'minority')) return;
+    const viewId = epoch.view.viewId;
+    if (frame.viewId < viewId) {
+      if (inNewView) this.sendFrame([from], { kind: 'viewAck', viewId: newViewId });
+      return;
+    }
+    if (!frame.oldMembers.includes(from) || !sameMembers(frame.oldMembers, epoch.view.members)) {
+      this.stats.droppedNonMember++;
+      return;
+    }
+    if (frame.viewId > viewId) {
+      this.exclude(`missed view ${viewId + 1}`);
+      return;
+    }
+    if (proposal.cut.length !== epoch.view.members.length) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    if (!this.holdsCut(proposal.cut)) {
+      // Fetch what is missing from the holders first (checkPendingView finishes the install).
+      this.pendingView = { from, frame, bytes };
+      this.accepted = { ballot: { attempt: Number.MAX_SAFE_INTEGER, coordinator: 0 }, proposal, complete: false };
+      proposal.cut.forEach((seqno, sender) => epoch.streams[sender]!.learnMax(seqno));
+      this.freeze();
+      return;
+    }
+    this.endView(from, frame, bytes);
+  }
+
+  private checkPendingView(): void {
+    const pending = this.pendingView;
+    if (pending && this.holdsCut(pending.frame.proposal.cut)) this.endView(pending.from, pending.frame, pending.bytes);
+  }
+
+  /** Delivers the rest of the old view up to the cut, hands state to joiners, installs the new view. */
+  private endView(from: MemberId, frame: FrameOf<'view'>, bytes: Uint8Array): void {
+    const epoch = this.epoch!;
+    const proposal = frame.proposal;
+    invariant(this.holdsCut(proposal.cut), 'ending a view without holding its cut');
+    this.pendingView = undefined;
+    this.phase = 'member';
+    for (const message of epoch.finish(proposal.cut)) this.deliver(epoch, message);
+    const newViewId = frame.viewId + 1;
+    if (!proposal.members.includes(this.self)) {
+      this.finishAs(this.leaving ? 'left' : 'excluded');
+      return;
+    }
+    const joined = proposal.members.filter((member) => !epoch.view.members.includes(member));
+    if (joined.length > 0 && proposal.members[0] === this.self) {
+      this.providers.set(newViewId, new StateProvider(newViewId, new Set(joined), this.xferChunkBytes()));
+      this.emit({ type: 'saveState', xferId: String(newViewId) });
+    }
+    const left = epoch.view.members.filter((member) => !proposal.members.includes(member));
+    this.install({ group: this.group, viewId: newViewId, members: proposal.members }, bytes, joined, left);
+    if (from !== this.self) this.sendFrame([from], { kind: 'viewAck', viewId: newViewId });
+  }
+
+  private install(view: View, viewFrame: Uint8Array, joined: readonly MemberId[], left: readonly MemberId[]): void {
+    const selfIndex = view.members.indexOf(this.self);
+    invariant(selfIndex >= 0, 'installing a view without this member');
+    const maxAheadUnits = Math.max(1024, Math.ceil((this.options.flowWindowBytes * 2) / 256));
+    this.epoch = new Epoch(this.group, view, selfIndex, maxAheadUnits);
+    this.viewFrame = viewFrame;
+    this.phase = 'member';
+    this.promised = undefined;
+    this.accepted = undefined;
+    this.round = undefined;
+    this.frozen = false;
+    this.maxAttemptSeen = 0;
+    this.fd.reset(view.members, this.self, this.nowMs);
+    this.heartbeatAtMs = this.nowMs;
+    this.housekeepingAtMs = this.nowMs + this.options.retransmitMs;
+    this.catchUpSentMs.clear();
+    this.stats.viewChanges++;
+    for (const member of [...this.pendingJoins]) if (view.members.includes(member)) this.pendingJoins.delete(member);
+    for (const member of [...this.pendingLeaves]) if (!view.members.includes(member)) this.pendingLeaves.delete(member);
+    for (const [viewId, provider] of this.providers) {
+      for (const joiner of [...provider.joiners]) if (!view.members.includes(joiner)) provider.joiners.delete(joiner);
+      if (provider.joiners.size === 0) this.providers.delete(viewId);
+    }
+    if (this.receiver && !view.members.includes(this.receiver.provider)) {
+      this.exclude('the state provider left before the transfer completed');
+      return;
+    }
+    // Sends cut short by the flush start over, whole, in the new view.
+    for (const entry of this.sendQueue) entry.chunks = undefined;
+    this.emit({ type: 'view', view, joined: [...joined], left: [...left] });
+    if (this.leaving) this.requestLeave();
+    const future = this.futureFrames;
+    this.futureFrames = [];
+    for (const { from, bytes } of future) {
+      try {
+        this.dispatch(from, decodeFrame(bytes, this.options.maxMessageBytes).frame, bytes);
+      } catch {
+        this.stats.droppedMalformed++;
+      }
+    }
+  }
+
+  private onViewRequest(from: MemberId, frame: FrameOf<'viewRequest'>): void {
+    const epoch = this.epoch;
+    if (!epoch || this.phase !== 'member' || frame.viewId >= epoch.view.viewId) return;
+    if (epoch.view.members.includes(from) && frame.viewId === epoch.view.viewId - 1 && this.viewFrame) {
+      this.sendBytes([from], this.viewFrame);
+    } else if (!epoch.view.members.includes(from)) {
+      this.sendFrame([from], { kind: 'notMember', viewId: epoch.view.viewId });
+    }
+  }
+
+  private exclude(reason: string): void {
+    this.finishAs('excluded', reason);
+  }
+
+  private finishAs(phase: 'left' | 'excluded', reason = 'excluded from the view'): void {
+    if (this.phase === 'left' || this.phase === 'excluded') return;
+    if (phase === 'excluded' && this.leaving) phase = 'left';
+    this.phase = phase;
+    this.sendQueue.length = 0;
+    this.queuedBytes = 0;
+    this.round = undefined;
+    this.receiver = undefined;
+    this.loopback.length = 0;
+    // A joiner that never got its state must not hand the app its held upcalls.
+    this.heldUpcalls = undefined;
+    this.upcalls.push(phase === 'left' ? { type: 'left' } : { type: 'excluded', reason });
+  }
+
+  // ---------------------------------------------------------------- state transfer
+
+  private xferChunkBytes(): number {
+    return this.options.mtuBytes - 64 - new TextEncoder().encode(this.group).length;
+  }
+
+  private requestState(receiver: StateReceiver): void {
+    const chunks = receiver.requests(this.nowMs, XFER_WINDOW_CHUNKS, this.options.retransmitMs * 4);
+    if (chunks.length > 0) this.sendFrame([receiver.provider], { kind: 'xferRequest', viewId: receiver.viewId, chunks });
+  }
+
+  private onXferRequest(from: MemberId, frame: FrameOf<'xferRequest'>): void {
+    const provider = this.providers.get(frame.viewId);
+    if (!provider || !provider.joiners.has(from)) {
+      this.stats.droppedNonMember++;
+      return;
+    }
+    const state = provider.state;
+    if (!state) {
+      this.sendFrame([from], { kind: 'xferWait', viewId: frame.viewId });
+      return;
+    }
+    for (const index of frame.chunks) {
+      const data = provider.chunk(index);
+      if (data) this.sendFrame([from], { kind: 'xferChunk', viewId: frame.viewId, index, stateBytes: state.length, data });
+    }
+  }
+
+  private onXferReply(from: MemberId, frame: FrameOf<'xferChunk'> | FrameOf<'xferWait'>): void {
+    const receiver = this.receiver;
+    if (!receiver || receiver.viewId !== frame.viewId || receiver.provider !== from) {
+      this.stats.droppedStale++;
+      return;
+    }
+    if (frame.kind === 'xferWait') return;
+    const state = receiver.accept(frame.index, frame.stateBytes, frame.data);
+    if (state === false) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    if (!state) {
+      this.requestState(receiver);
+      return;
+    }
+    this.receiver = undefined;
+    this.sendFrame([from], { kind: 'xferDone', viewId: frame.viewId });
+    const held = this.heldUpcalls ?? [];
+    this.heldUpcalls = undefined;
+    this.upcalls.push({ type: 'loadState', state }, ...held);
+  }
+}
+
+function sameMembers(a: readonly MemberId[], b: readonly MemberId[]): boolean {
+  return a.length === b.length && a.every((member, index) => member === b[index]);
 }

@@ -1,0 +1,206 @@
+/**
+ * The data path of one view: the members' fifo streams, fragment reassembly, and the causal,
+ * total and safe orders layered on them, plus the stability digests. A new Epoch starts with each
+ * view; its end (`finish`) delivers exactly the messages up to the flush's cut.
+ */
+import type { Order, View } from './api.js';
+import { CausalOrder } from './causal.js';
+import { Reassembler } from './frag.js';
+import { Stream } from './fifo.js';
+import { DigestTable } from './stable.js';
+import { TotalOrder } from './total.js';
+import { encodeFrame, type Frame, type Unit } from './wire.js';
+
+export interface Message {
+  readonly senderIndex: number;
+  readonly firstSeqno: number;
+  readonly lastSeqno: number;
+  readonly order: Order;
+  readonly payload: Uint8Array;
+  readonly vectorClock: readonly number[];
+}
+
+interface SequencedUnit {
+  readonly seqno: number;
+  readonly unit: Unit;
+}
+
+type DataFrame = Extract<Frame, { kind: 'data' }>;
+
+export class Epoch {
+  readonly streams: Stream<SequencedUnit>[];
+  readonly digests: DigestTable;
+  readonly causal: CausalOrder<Message>;
+  readonly total = new TotalOrder<Message & { order: 'total' | 'safe' }>();
+  private readonly reassemblers: Reassembler[];
+  private readonly firstClocks: (readonly number[] | undefined)[];
+  private fifoReady: Message[] = [];
+  private nextSeqno = 1;
+  /** Units received from others since this member last reported its digest. */
+  unreportedBytes = 0;
+  /** Set when a safe message or its order arrived: the others need our digest soon. */
+  safeAckDue = false;
+  malformedUnits = 0;
+
+  constructor(
+    private readonly group: string,
+    readonly view: View,
+    readonly selfIndex: number,
+    maxAheadUnits: number,
+  ) {
+    const n = view.members.length;
+    this.streams = Array.from({ length: n }, () => new Stream<SequencedUnit>(maxAheadUnits));
+    this.reassemblers = Array.from({ length: n }, () => new Reassembler());
+    this.firstClocks = new Array(n).fill(undefined);
+    this.digests = new DigestTable(n);
+    this.causal = new CausalOrder(n);
+  }
+
+  get isSequencer(): boolean {
+    return this.selfIndex === 0;
+  }
+
+  /** Encodes, keeps and locally processes a unit this member sends; returns its frame. */
+  sendUnit(unit: Unit): { seqno: number; frame: Uint8Array } {
+    const seqno = this.nextSeqno++;
+    const frame = encodeFrame(this.group, {
+      kind: 'data',
+      viewId: this.view.viewId,
+      senderIndex: this.selfIndex,
+      seqno,
+      unit,
+    });
+    this.streams[this.selfIndex]!.appendOwn(seqno, frame);
+    this.process(this.selfIndex, seqno, unit);
+    return { seqno, frame };
+  }
+
+  peekNextSeqno(): number {
+    return this.nextSeqno;
+  }
+
+  /** A data frame from the network (already checked to belong to this view). */
+  receive(frame: DataFrame, bytes: Uint8Array): void {
+    if (frame.senderIndex === this.selfIndex) return;
+    const stream = this.streams[frame.senderIndex];
+    if (!stream) return;
+    const ready = stream.accept(frame.seqno, { seqno: frame.seqno, unit: frame.unit }, bytes);
+    if (!ready) return;
+    this.unreportedBytes += bytes.length;
+    for (const { seqno, unit } of ready) this.process(frame.senderIndex, seqno, unit);
+  }
+
+  private process(senderIndex: number, seqno: number, unit: Unit): void {
+    if (unit.order === 'order') {
+      const n = this.view.members.length;
+      if (senderIndex !== 0 || unit.entries.some((entry) => entry.senderIndex >= n)) {
+        this.malformedUnits++;
+        return;
+      }
+      this.total.addOrder(unit.entries, seqno);
+      if (this.total.waitingForStability()) this.safeAckDue = true;
+      return;
+    }
+    if (unit.first) this.firstClocks[senderIndex] = unit.vectorClock;
+    const reassembler = this.reassemblers[senderIndex]!;
+    const complete = reassembler.push({ seqno, ...unit });
+    if (!complete) return;
+    const message: Message = {
+      senderIndex,
+      firstSeqno: complete.firstSeqno,
+      lastSeqno: seqno,
+      order: unit.order,
+      payload: complete.payload,
+      vectorClock: this.firstClocks[senderIndex] ?? [],
+    };
+    switch (message.order) {
+      case 'fifo':
+        this.fifoReady.push(message);
+        break;
+      case 'causal':
+        this.causal.add(message);
+        break;
+      case 'total':
+      case 'safe':
+        this.total.addData(message as Message & { order: 'total' | 'safe' }, this.isSequencer);
+        if (message.order === 'safe') this.safeAckDue = true;
+        break;
+    }
+  }
+
+  /** This member's digest: per sender, the highest seqno held without a gap. */
+  received(): number[] {
+    return this.streams.map((stream) => stream.contiguous);
+  }
+
+  onDigest(reporterIndex: number, received: readonly number[]): void {
+    this.digests.update(reporterIndex, received);
+    received.forEach((seqno, sender) => this.streams[sender]?.learnMax(seqno));
+    this.collectGarbage();
+  }
+
+  collectGarbage(): void {
+    this.digests.update(this.selfIndex, this.received());
+    this.streams.forEach((stream, sender) => stream.stabilize(this.digests.stable(sender)));
+  }
+
+  /** Messages deliverable now, in an order that respects each message's ordering guarantee. */
+  takeDeliverable(): Message[] {
+    const out = this.fifoReady;
+    this.fifoReady = [];
+    out.push(...this.causal.takeReady());
+    if (this.total.pendingCount > 0) {
+      this.digests.update(this.selfIndex, this.received());
+      out.push(...this.total.takeReady((sender, seqno) => this.digests.stable(sender) >= seqno));
+    }
+    return out;
+  }
+
+  /** The end of the view: every message up to the cut not delivered yet, the same at every survivor. */
+  finish(cut: readonly number[]): Message[] {
+    const withinCut = (message: Message) => message.lastSeqno <= (cut[message.senderIndex] ?? 0);
+    const out = this.fifoReady.filter(withinCut);
+    this.fifoReady = [];
+    out.push(...this.causal.takeReady(withinCut));
+    out.push(...this.total.takeFinal(cut));
+    return out;
+  }
+
+  /** The first gap of every stream known to have more than this member holds. */
+  gaps(maxUnits: number): { senderIndex: number; from: number; to: number }[] {
+    const out: { senderIndex: number; from: number; to: number }[] = [];
+    this.streams.forEach((stream, senderIndex) => {
+      if (senderIndex === this.selfIndex) return;
+      const gap = stream.missing(maxUnits);
+      if (gap) out.push({ senderIndex, ...gap });
+    });
+    return out;
+  }
+
+  /** Stored frames of `senderIndex` in [from, to], for retransmission. */
+  stored(senderIndex: number, from: number, to: number, maxUnits: number): Uint8Array[] {
+    const stream = this.streams[senderIndex];
+    if (!stream) return [];
+    const out: Uint8Array[] = [];
+    for (let seqno = from; seqno <= to && out.length < maxUnits; seqno++) {
+      const frame = stream.store.get(seqno);
+      if (frame) out.push(frame);
+    }
+    return out;
+  }
+
+  /** Bytes of this member's own units that not every member holds yet (the flow-control credit used). */
+  get unstableOwnBytes(): number {
+    return this.streams[this.selfIndex]!.storedBytes;
+  }
+
+  bufferedBytes(): number {
+    let bytes = 0;
+    for (const stream of this.streams) bytes += stream.storedBytes;
+    return bytes;
+  }
+
+  bufferedMessages(): number {
+    return this.fifoReady.length + this.causal.size + this.total.pendingCount;
+  }
+}

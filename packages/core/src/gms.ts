@@ -1,0 +1,54 @@
+/**
+ * gms + flush: how a coordinator chooses the next view. A view change is a single-decree Paxos
+ * round over the old view, as in Isis's flush with a coordinator takeover:
+ *   1. flushStart(ballot): members stop sending and delivering, and promise with their digest and
+ *      any proposal they have completed (they hold every unit up to its cut);
+ *   2. flushAccept(proposal): the next members and the cut; members fetch what they lack;
+ *   3. flushOk from every promiser, then view: each member delivers up to the cut and installs.
+ * A coordinator that takes over adopts the highest-ballot completed proposal, so that two
+ * coordinators can never install two different successors of one view; every round needs a quorum
+ * of the old view (primary partition), so a minority never installs a view.
+ */
+import type { MemberId } from './api.js';
+import { compareBallots, type Ballot, type Frame, type Proposal } from './wire.js';
+
+export type FlushPromise = Extract<Frame, { kind: 'flushPromise' }>;
+
+/** A quorum: a strict majority of the view, or exactly half when it includes the oldest member. */
+export function isQuorum(alive: readonly MemberId[], members: readonly MemberId[]): boolean {
+  const twice = alive.length * 2;
+  return twice > members.length || (twice === members.length && alive.includes(members[0]!));
+}
+
+export function chooseProposal(
+  oldMembers: readonly MemberId[],
+  promises: ReadonlyMap<MemberId, FlushPromise>,
+  staying: readonly MemberId[],
+  joiners: readonly MemberId[],
+): Proposal {
+  let adopted: { ballot: Ballot; proposal: Proposal; reporter: MemberId } | undefined;
+  for (const [reporter, promise] of promises) {
+    const completed = promise.completed;
+    if (completed && (!adopted || compareBallots(completed.ballot, adopted.ballot) > 0)) {
+      adopted = { ...completed, reporter };
+    }
+  }
+  if (adopted) {
+    // The reporter holds every unit up to the adopted cut, so it serves them all.
+    const holder = oldMembers.indexOf(adopted.reporter);
+    return { ...adopted.proposal, holders: adopted.proposal.cut.map(() => holder) };
+  }
+  const cut = oldMembers.map(() => 0);
+  const holders = oldMembers.map((_, index) => index);
+  for (const [reporter, promise] of promises) {
+    const reporterIndex = oldMembers.indexOf(reporter);
+    promise.received.forEach((seqno, sender) => {
+      if (sender < cut.length && seqno > cut[sender]!) {
+        cut[sender] = seqno;
+        holders[sender] = reporterIndex;
+      }
+    });
+  }
+  const members = [...staying, ...joiners.filter((joiner) => !oldMembers.includes(joiner))];
+  return { members, cut, holders };
+}
