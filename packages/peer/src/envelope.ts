@@ -1,0 +1,83 @@
+import type { MemberId } from '@synod/core';
+import type { PeerAddress } from './transport.js';
+
+/**
+ * The envelope lets one transport link serve many groups: it names the group and the sending
+ * member ahead of the core's bytes.
+ *
+ *   version:u8 = 1 | groupLength:u8 | group:utf8 | senderLength:u8 | sender:utf8 | core bytes…
+ *
+ * There is no destination: a frame goes to the receiving peer's current member of the group, and
+ * the core drops what is not meant for that incarnation.
+ */
+export const ENVELOPE_VERSION = 1;
+/** Longest group name or member id, in UTF-8 bytes. */
+export const MAX_NAME_BYTES = 255;
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+export interface Envelope {
+  readonly group: string;
+  readonly sender: MemberId;
+  /** A view into the frame, not a copy. */
+  readonly payload: Uint8Array;
+}
+
+/** The header of every frame a member sends; computed once per member. */
+export function envelopeHeader(group: string, sender: MemberId): Uint8Array {
+  const groupBytes = encoder.encode(group);
+  const senderBytes = encoder.encode(sender);
+  if (groupBytes.length === 0 || groupBytes.length > MAX_NAME_BYTES) {
+    throw new RangeError(`group name must be 1..${MAX_NAME_BYTES} UTF-8 bytes`);
+  }
+  if (senderBytes.length === 0 || senderBytes.length > MAX_NAME_BYTES) {
+    throw new RangeError(`member id must be 1..${MAX_NAME_BYTES} UTF-8 bytes`);
+  }
+  const header = new Uint8Array(3 + groupBytes.length + senderBytes.length);
+  header[0] = ENVELOPE_VERSION;
+  header[1] = groupBytes.length;
+  header.set(groupBytes, 2);
+  header[2 + groupBytes.length] = senderBytes.length;
+  header.set(senderBytes, 3 + groupBytes.length);
+  return header;
+}
+
+export function encodeFrame(header: Uint8Array, payload: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(header.length + payload.length);
+  frame.set(header, 0);
+  frame.set(payload, header.length);
+  return frame;
+}
+
+/** The envelope of a frame, or undefined when it is malformed. Never throws. */
+export function decodeFrame(frame: Uint8Array): Envelope | undefined {
+  if (frame.length < 3 || frame[0] !== ENVELOPE_VERSION) return undefined;
+  const groupLength = frame[1]!;
+  const senderAt = 2 + groupLength;
+  if (groupLength === 0 || frame.length < senderAt + 1) return undefined;
+  const senderLength = frame[senderAt]!;
+  const payloadAt = senderAt + 1 + senderLength;
+  if (senderLength === 0 || frame.length < payloadAt) return undefined;
+  let group: string;
+  let sender: string;
+  try {
+    group = decoder.decode(frame.subarray(2, senderAt));
+    sender = decoder.decode(frame.subarray(senderAt + 1, payloadAt));
+  } catch {
+    return undefined;
+  }
+  if (addressOf(sender) === undefined) return undefined;
+  return { group, sender, payload: frame.subarray(payloadAt) };
+}
+
+/** A member id is `${peerAddress}/${incarnation}`; the address is everything before the last '/'. */
+export function memberIdOf(address: PeerAddress, incarnation: number): MemberId {
+  return `${address}/${incarnation}`;
+}
+
+export function addressOf(member: MemberId): PeerAddress | undefined {
+  const slash = member.lastIndexOf('/');
+  if (slash <= 0 || slash === member.length - 1) return undefined;
+  return member.slice(0, slash);
+}

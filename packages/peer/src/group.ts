@@ -1,0 +1,724 @@
+import {
+  SynodError,
+  traceRecord,
+  type MemberConfig,
+  type MemberId,
+  type MemberStats,
+  type Order,
+  type Output,
+  type Upcall,
+  type View,
+} from '@synod/core';
+import type { Clock } from './clock.js';
+import { addressOf, encodeFrame, envelopeHeader, memberIdOf } from './envelope.js';
+import { Monitor } from './monitor.js';
+import {
+  NoReplyReason,
+  decodeBodyBytes,
+  decodePayload,
+  encodeBody,
+  encodeMessage,
+  encodeNoReply,
+  encodeReply,
+  validateKind,
+  type Data,
+} from './payload.js';
+import { ReplyGatherer, validateRepliesWanted, type RepliesWanted, type Reply } from './replies.js';
+import type { TraceSink } from './trace.js';
+import type { PeerAddress } from './transport.js';
+
+/** What the runtime needs of a core Member (the real one, or a fake in unit tests). */
+export interface MemberLike {
+  readonly self: MemberId;
+  readonly stats: MemberStats;
+  join(contacts: readonly MemberId[], nowMs: number): void;
+  send(order: Order, payload: Uint8Array, nowMs: number): number;
+  leave(nowMs: number): void;
+  receive(from: MemberId, bytes: Uint8Array, nowMs: number): void;
+  linkDown(peer: MemberId, nowMs: number): void;
+  tick(nowMs: number): void;
+  provideState(xferId: string, bytes: Uint8Array, nowMs: number): void;
+  takeOutput(): Output;
+}
+
+export type MemberFactory = (config: MemberConfig) => MemberLike;
+
+/** The app's state, handed to joiners by state transfer (Isis XFER). */
+export interface StateHandler {
+  /** A snapshot at this exact point of the delivery sequence. */
+  save(): Uint8Array | Promise<Uint8Array>;
+  /** Replace the app state; runs before any later upcall of the group. */
+  load(bytes: Uint8Array): void | Promise<void>;
+}
+
+export type TimingOptions = Pick<
+  MemberConfig,
+  | 'heartbeatMs'
+  | 'suspectAfterMs'
+  | 'retransmitMs'
+  | 'discoveryMs'
+  | 'flushTimeoutMs'
+  | 'flowWindowBytes'
+  | 'maxQueuedBytes'
+  | 'maxMessageBytes'
+>;
+
+export interface JoinOptions extends TimingOptions {
+  readonly state?: StateHandler;
+  /** Transport addresses of peers that may already be in the group. Default: transport.peers(). */
+  readonly contacts?: readonly PeerAddress[];
+  /** How long leave() waits for the group to acknowledge before it lets go anyway. Default 5000. */
+  readonly leaveTimeoutMs?: number;
+}
+
+export interface ViewChange extends View {
+  readonly joined: readonly MemberId[];
+  readonly left: readonly MemberId[];
+}
+
+export interface Message<T = unknown> {
+  readonly sender: MemberId;
+  readonly kind: string;
+  /** What the sender passed: a Uint8Array, a string, a JSON value, or undefined. */
+  readonly data: T;
+  /** The body as it travelled (UTF-8 / JSON text for strings and values). */
+  readonly bytes: Uint8Array;
+  readonly order: Order;
+  readonly viewId: number;
+  /** Unique across the group. */
+  readonly id: string;
+  /** True when the sender gathers replies: answer with reply() (once). */
+  readonly wantsReply: boolean;
+  reply(value?: Data): void;
+  /** Let the next delivery's handler start while this one carries on (leave the Isis monitor). */
+  leaveMonitor(): void;
+}
+
+export type Handler<T = unknown> = (message: Message<T>) => void | Promise<void>;
+
+export interface SendOptions {
+  /** Gather replies from the handlers of the members (self included) that deliver the message. */
+  readonly replies?: RepliesWanted;
+  /** With replies: reject with SynodError TIMEOUT after this long. */
+  readonly timeoutMs?: number;
+}
+
+export interface Sent {
+  /** The group-wide message id. */
+  readonly id: string;
+}
+
+export interface GroupEvents {
+  view: (view: ViewChange) => void;
+  block: () => void;
+  minority: (view: View) => void;
+  excluded: (event: { readonly memberId: MemberId; readonly reason: string }) => void;
+  rejoined: (event: { readonly memberId: MemberId; readonly previousMemberId: MemberId; readonly view: View }) => void;
+  /** Deliveries of a kind with no handler. A request a listener does not reply to synchronously gets a 'no handler' answer. */
+  message: (message: Message) => void;
+  /** A handler, listener or state callback threw. Without a listener the error is rethrown asynchronously. */
+  error: (error: unknown) => void;
+}
+export type GroupEvent = keyof GroupEvents;
+const GROUP_EVENTS: readonly GroupEvent[] = ['view', 'block', 'minority', 'excluded', 'rejoined', 'message', 'error'];
+
+export interface GroupStats extends MemberStats {
+  /** Messages whose peer-layer payload was malformed. */
+  droppedMalformedPayload: number;
+  /** Deliveries with neither a handler nor a 'message' listener. */
+  unhandled: number;
+}
+
+type Cast = {
+  (kind: string, data?: Data): Promise<Sent>;
+  (kind: string, data: Data, options: SendOptions & { readonly replies?: undefined }): Promise<Sent>;
+  <R = unknown>(kind: string, data: Data, options: SendOptions & { readonly replies: RepliesWanted }): Promise<Reply<R>[]>;
+};
+
+export interface Group {
+  readonly name: string;
+  /** This member's id in the group; changes when the peer rejoins after an exclusion. */
+  readonly memberId: MemberId;
+  /** The last view the app has seen (the one its upcalls belong to). */
+  readonly view: View | undefined;
+  readonly stats: GroupStats;
+  on<E extends GroupEvent>(event: E, listener: GroupEvents[E]): () => void;
+  off<E extends GroupEvent>(event: E, listener: GroupEvents[E]): void;
+  /** One handler per kind; returns a function that removes it. */
+  handle<T = unknown>(kind: string, handler: Handler<T>): () => void;
+  /** FIFO order per sender. */
+  readonly fbcast: Cast;
+  /** Causal order. */
+  readonly cbcast: Cast;
+  /** Total order. */
+  readonly abcast: Cast;
+  /** Total order, delivered only once every member holds it (dynamic uniformity). */
+  readonly safe: Cast;
+  /** Leave the group; resolves once the group has let this member go and earlier upcalls ran. */
+  leave(): Promise<void>;
+}
+
+/** What a group needs from its peer. */
+export interface GroupHost {
+  readonly address: PeerAddress;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly mtuBytes: number;
+  readonly trace: TraceSink | undefined;
+  readonly memberFactory: MemberFactory;
+  nextIncarnation(): number;
+  contacts(): PeerAddress[];
+  transmit(to: readonly MemberId[], frame: Uint8Array): void;
+  forget(group: GroupRuntime): void;
+}
+
+type Status = 'joining' | 'joined' | 'rejoining' | 'leaving' | 'left';
+
+interface PendingSend {
+  readonly resolve: (sent: Sent) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** One incarnation: one core Member and what belongs to it alone. */
+interface Incarnation {
+  readonly member: MemberLike;
+  readonly header: Uint8Array;
+  readonly pendingSends: Map<number, PendingSend>;
+  readonly gatherer: ReplyGatherer;
+  /** The last view the core installed (ahead of the app's, which trails through the monitor). */
+  protocolView: View | undefined;
+  sawFirstView: boolean;
+  stateLoaded: boolean;
+  ready: boolean;
+}
+
+const NOTHING = new Uint8Array(0);
+
+/**
+ * The runtime of one group at one peer: binds a core Member to the transport (through the peer)
+ * and a real clock, and presents the public Group API.
+ */
+export class GroupRuntime implements Group {
+  private status: Status = 'joining';
+  private current: Incarnation;
+  private previousMemberId: MemberId | undefined;
+  private readonly monitor: Monitor;
+  private readonly handlers = new Map<string, Handler<any>>();
+  private readonly listeners = new Map<GroupEvent, Set<(...args: any[]) => void>>();
+  private appView: View | undefined;
+  private timer: unknown;
+  private timerAtMs: number | undefined;
+  private drainScheduled = false;
+  private nextRequestNo = 1;
+  private leaveTimer: unknown;
+  private readonly counters = { droppedMalformedPayload: 0, unhandled: 0 };
+  /** The member id last seen from each address in this group: better join contacts than a guess. */
+  private readonly knownMembers = new Map<PeerAddress, MemberId>();
+  private readonly joined: { promise: Promise<Group>; resolve: (group: Group) => void; reject: (error: unknown) => void };
+  private left: { promise: Promise<void>; resolve: () => void } | undefined;
+
+  readonly fbcast: Cast = ((kind: string, data?: Data, options?: SendOptions) => this.cast('fifo', kind, data, options)) as Cast;
+  readonly cbcast: Cast = ((kind: string, data?: Data, options?: SendOptions) => this.cast('causal', kind, data, options)) as Cast;
+  readonly abcast: Cast = ((kind: string, data?: Data, options?: SendOptions) => this.cast('total', kind, data, options)) as Cast;
+  readonly safe: Cast = ((kind: string, data?: Data, options?: SendOptions) => this.cast('safe', kind, data, options)) as Cast;
+
+  constructor(
+    private readonly host: GroupHost,
+    readonly name: string,
+    private readonly options: JoinOptions,
+  ) {
+    let resolve!: (group: Group) => void;
+    let reject!: (error: unknown) => void;
+    const promise = new Promise<Group>((res, rej) => {
+      resolve = res;
+      reject = rej;
+    });
+    promise.catch(() => undefined); // the peer awaits it; never an unhandled rejection here
+    this.joined = { promise, resolve, reject };
+    this.monitor = new Monitor((error) => this.emitError(error));
+    this.current = this.startIncarnation(options.contacts ?? host.contacts());
+  }
+
+  /** Resolves once the first view containing this member is installed and its state loaded. */
+  get ready(): Promise<Group> {
+    return this.joined.promise;
+  }
+
+  get memberId(): MemberId {
+    return this.current.member.self;
+  }
+
+  get view(): View | undefined {
+    return this.appView;
+  }
+
+  get stats(): GroupStats {
+    return { ...this.current.member.stats, ...this.counters };
+  }
+
+  get accepting(): boolean {
+    return this.status !== 'left';
+  }
+
+  // ---------------------------------------------------------------- public API
+
+  on<E extends GroupEvent>(event: E, listener: GroupEvents[E]): () => void {
+    if (!GROUP_EVENTS.includes(event)) throw new SynodError('INVALID_ARGUMENT', `unknown group event '${String(event)}'`);
+    if (typeof listener !== 'function') throw new SynodError('INVALID_ARGUMENT', 'a listener must be a function');
+    let set = this.listeners.get(event);
+    if (!set) this.listeners.set(event, (set = new Set()));
+    set.add(listener);
+    return () => this.off(event, listener);
+  }
+
+  off<E extends GroupEvent>(event: E, listener: GroupEvents[E]): void {
+    this.listeners.get(event)?.delete(listener);
+  }
+
+  handle<T = unknown>(kind: string, handler: Handler<T>): () => void {
+    validateKind(kind);
+    if (typeof handler !== 'function') throw new SynodError('INVALID_ARGUMENT', 'a handler must be a function');
+    if (this.handlers.has(kind)) throw new SynodError('INVALID_ARGUMENT', `a handler for '${kind}' is already registered`);
+    this.handlers.set(kind, handler);
+    return () => {
+      if (this.handlers.get(kind) === handler) this.handlers.delete(kind);
+    };
+  }
+
+  leave(): Promise<void> {
+    if (this.left) return this.left.promise;
+    let resolve!: () => void;
+    const promise = new Promise<void>((res) => (resolve = res));
+    this.left = { promise, resolve };
+    if (this.status === 'left') {
+      resolve();
+      return promise;
+    }
+    this.status = 'leaving';
+    const incarnation = this.current;
+    this.input(() => incarnation.member.leave(this.host.clock.now()));
+    this.leaveTimer = this.host.clock.setTimer(() => {
+      this.leaveTimer = undefined;
+      this.shutDown(new SynodError('NOT_JOINED', `left group ${this.name}`));
+    }, this.options.leaveTimeoutMs ?? 5000);
+    return promise;
+  }
+
+  // ---------------------------------------------------------------- from the peer
+
+  receive(sender: MemberId, payload: Uint8Array): void {
+    const address = addressOf(sender);
+    if (address !== undefined) this.knownMembers.set(address, sender);
+    const incarnation = this.current;
+    this.input(() => incarnation.member.receive(sender, payload, this.host.clock.now()));
+  }
+
+  linkDown(address: PeerAddress): void {
+    const incarnation = this.current;
+    const suspects = new Set<MemberId>();
+    for (const member of incarnation.protocolView?.members ?? []) if (addressOf(member) === address) suspects.add(member);
+    const known = this.knownMembers.get(address);
+    if (known !== undefined) suspects.add(known);
+    suspects.delete(incarnation.member.self);
+    if (suspects.size === 0) return;
+    this.input(() => {
+      for (const member of suspects) incarnation.member.linkDown(member, this.host.clock.now());
+    });
+  }
+
+  /** Stop at once without telling the group (peer closed, or leave timed out). */
+  shutDown(reason: SynodError): void {
+    if (this.status === 'left' && !this.timer && !this.leaveTimer) return;
+    this.status = 'left';
+    this.clearTimer();
+    if (this.leaveTimer !== undefined) this.host.clock.clearTimer(this.leaveTimer);
+    this.leaveTimer = undefined;
+    this.failIncarnation(this.current, reason);
+    this.joined.reject(reason);
+    this.host.forget(this);
+    this.monitor.close();
+    this.left?.resolve();
+  }
+
+  // ---------------------------------------------------------------- the clock shell
+
+  private startIncarnation(contactAddresses: readonly PeerAddress[]): Incarnation {
+    const self = memberIdOf(this.host.address, this.host.nextIncarnation());
+    const header = envelopeHeader(this.name, self);
+    const { state: _state, contacts: _contacts, leaveTimeoutMs: _leaveTimeoutMs, ...timing } = this.options;
+    const member = this.host.memberFactory({
+      ...timing,
+      self,
+      group: this.name,
+      random: this.host.random,
+      mtuBytes: this.host.mtuBytes - header.length,
+    });
+    const incarnation: Incarnation = {
+      member,
+      header,
+      pendingSends: new Map(),
+      gatherer: new ReplyGatherer(),
+      protocolView: undefined,
+      sawFirstView: false,
+      stateLoaded: false,
+      ready: false,
+    };
+    const contacts = [...new Set(contactAddresses)]
+      .filter((address) => address !== this.host.address)
+      // Routing needs only the address part; the incarnation is the last one seen, if any.
+      .map((address) => this.knownMembers.get(address) ?? memberIdOf(address, 0));
+    this.current = incarnation;
+    this.input(() => member.join(contacts, this.host.clock.now()));
+    return incarnation;
+  }
+
+  /** Feed an input to the core; its output is drained in a microtask, after the rest of the batch. */
+  private input(step: () => void): void {
+    if (this.status === 'left') return;
+    try {
+      step();
+    } catch (error) {
+      // The core does not throw on network input; anything thrown here is a bug in Synod.
+      this.emitError(error);
+    }
+    this.scheduleDrain();
+  }
+
+  private scheduleDrain(): void {
+    if (this.drainScheduled) return;
+    this.drainScheduled = true;
+    queueMicrotask(() => this.drain());
+  }
+
+  private drain(): void {
+    this.drainScheduled = false;
+    if (this.status === 'left') return;
+    const incarnation = this.current;
+    let output: Output;
+    try {
+      output = incarnation.member.takeOutput();
+    } catch (error) {
+      this.emitError(error);
+      return;
+    }
+    for (const send of output.sends) this.host.transmit(send.to, encodeFrame(incarnation.header, send.bytes));
+    for (const upcall of output.upcalls) this.upcall(incarnation, upcall);
+    if (!this.accepting) return; // an upcall ended the group
+    if (this.current !== incarnation) this.scheduleDrain();
+    else this.schedule(output.wakeAtMs);
+  }
+
+  /** One timer per member, at the core's wakeAtMs: moved, never multiplied. */
+  private schedule(wakeAtMs: number | undefined): void {
+    if (wakeAtMs === undefined) {
+      this.clearTimer();
+      return;
+    }
+    if (this.timer !== undefined && this.timerAtMs === wakeAtMs) return;
+    this.clearTimer();
+    this.timerAtMs = wakeAtMs;
+    this.timer = this.host.clock.setTimer(() => {
+      this.timer = undefined;
+      this.timerAtMs = undefined;
+      const incarnation = this.current;
+      this.input(() => incarnation.member.tick(this.host.clock.now()));
+    }, Math.max(0, wakeAtMs - this.host.clock.now()));
+  }
+
+  private clearTimer(): void {
+    if (this.timer !== undefined) this.host.clock.clearTimer(this.timer);
+    this.timer = undefined;
+    this.timerAtMs = undefined;
+  }
+
+  // ---------------------------------------------------------------- upcalls, in the core's order
+
+  private upcall(incarnation: Incarnation, upcall: Upcall): void {
+    const record = traceRecord(this.name, incarnation.member.self, upcall);
+    if (record && this.host.trace) this.host.trace.write(JSON.stringify(record));
+    switch (upcall.type) {
+      case 'view': {
+        incarnation.protocolView = upcall.view;
+        incarnation.gatherer.view(upcall.view.members);
+        const change: ViewChange = { ...upcall.view, joined: upcall.joined, left: upcall.left };
+        this.monitor.enqueue(() => {
+          if (this.current !== incarnation) return;
+          this.appView = upcall.view;
+          if (!incarnation.sawFirstView) {
+            incarnation.sawFirstView = true;
+            // A founder has no state to load; a joiner of an existing group gets loadState.
+            if (upcall.view.members.length === 1) incarnation.stateLoaded = true;
+          }
+          this.emit('view', change);
+          return this.checkReady(incarnation);
+        });
+        return;
+      }
+      case 'deliver':
+        this.deliver(incarnation, upcall);
+        return;
+      case 'saveState':
+        this.monitor.enqueue(async () => {
+          const bytes = this.options.state ? await this.options.state.save() : NOTHING;
+          if (!(bytes instanceof Uint8Array)) {
+            throw new SynodError('INVALID_ARGUMENT', 'state.save() must return a Uint8Array');
+          }
+          if (this.current !== incarnation) return;
+          this.input(() => incarnation.member.provideState(upcall.xferId, bytes, this.host.clock.now()));
+        });
+        return;
+      case 'loadState':
+        this.monitor.enqueue(async () => {
+          if (this.current !== incarnation) return;
+          try {
+            if (this.options.state) await this.options.state.load(upcall.state);
+          } catch (error) {
+            if (this.status === 'joining') {
+              this.joined.reject(error);
+              void this.leave();
+              return;
+            }
+            throw error;
+          }
+          incarnation.stateLoaded = true;
+          return this.checkReady(incarnation);
+        });
+        return;
+      case 'block':
+        this.monitor.enqueue(() => this.emit('block'));
+        return;
+      case 'sent': {
+        const pending = incarnation.pendingSends.get(upcall.localId);
+        incarnation.pendingSends.delete(upcall.localId);
+        pending?.resolve({ id: upcall.id });
+        return;
+      }
+      case 'minority':
+        this.monitor.enqueue(() => this.emit('minority', upcall.view));
+        return;
+      case 'excluded':
+        this.excluded(incarnation, upcall.reason);
+        return;
+      case 'left':
+        this.onLeft(incarnation);
+        return;
+    }
+  }
+
+  private deliver(incarnation: Incarnation, upcall: Extract<Upcall, { type: 'deliver' }>): void {
+    const payload = decodePayload(upcall.payload);
+    if (!payload) {
+      this.counters.droppedMalformedPayload++;
+      return;
+    }
+    const self = incarnation.member.self;
+    if (payload.type === 'reply' || payload.type === 'noReply') {
+      // Replies travel to the whole group; only the requester listens.
+      if (payload.requester !== self) return;
+      if (payload.type === 'reply') {
+        incarnation.gatherer.reply(payload.requestNo, { sender: upcall.sender, data: payload.body.data, bytes: payload.body.bytes });
+      } else {
+        incarnation.gatherer.noReply(payload.requestNo, upcall.sender);
+      }
+      return;
+    }
+    if (upcall.sender === self && payload.requestNo !== undefined) {
+      incarnation.gatherer.delivered(payload.requestNo, incarnation.protocolView?.members ?? [self]);
+    }
+    const requestNo = payload.requestNo;
+    let replied = false;
+    const answer = (encode: () => Uint8Array | undefined, local: () => void): void => {
+      if (this.current !== incarnation || this.status === 'left') return; // nobody waits any more
+      if (upcall.sender === self) {
+        local();
+        return;
+      }
+      const bytes = encode();
+      if (bytes) incarnation.member.send('fifo', bytes, this.host.clock.now());
+      this.scheduleDrain();
+    };
+    const noReply = (reason: NoReplyReason): void => {
+      if (requestNo === undefined || replied) return;
+      replied = true;
+      try {
+        answer(
+          () => encodeNoReply(upcall.sender, requestNo, reason),
+          () => incarnation.gatherer.noReply(requestNo, self),
+        );
+      } catch {
+        // Best effort: if it cannot be sent, the requester's timeout or view change covers it.
+      }
+    };
+    let release: () => void = () => undefined;
+    const message: Message = {
+      sender: upcall.sender,
+      kind: payload.kind,
+      data: payload.body.data,
+      bytes: payload.body.bytes,
+      order: upcall.order,
+      viewId: upcall.viewId,
+      id: upcall.id,
+      wantsReply: requestNo !== undefined,
+      reply: (value?: Data) => {
+        if (requestNo === undefined) throw new SynodError('INVALID_ARGUMENT', `the sender of '${payload.kind}' asked for no replies`);
+        if (replied) throw new SynodError('INVALID_ARGUMENT', `already replied to '${payload.kind}' ${upcall.id}`);
+        const body = encodeBody(value);
+        replied = true;
+        answer(
+          () => encodeReply(upcall.sender, requestNo, body),
+          () => {
+            const decoded = decodeBodyBytes(body)!;
+            incarnation.gatherer.reply(requestNo, { sender: self, data: decoded.data, bytes: decoded.bytes });
+          },
+        );
+      },
+      leaveMonitor: () => release(),
+    };
+    this.monitor.enqueue((releaseMonitor) => {
+      release = releaseMonitor;
+      const handler = this.handlers.get(payload.kind);
+      if (!handler) {
+        const listeners = this.listeners.get('message');
+        if (!listeners || listeners.size === 0) this.counters.unhandled++;
+        else this.emit('message', message);
+        noReply(NoReplyReason.NoHandler);
+        return;
+      }
+      let result: void | Promise<void>;
+      try {
+        result = handler(message);
+      } catch (error) {
+        noReply(NoReplyReason.Declined);
+        throw error;
+      }
+      if (!result || typeof (result as Promise<void>).then !== 'function') {
+        noReply(NoReplyReason.Declined);
+        return;
+      }
+      return Promise.resolve(result).finally(() => noReply(NoReplyReason.Declined));
+    });
+  }
+
+  /** Resolve join (or report a rejoin) once the incarnation's first view and state are in. */
+  private checkReady(incarnation: Incarnation): Promise<void> | void {
+    if (incarnation.ready || !incarnation.sawFirstView || !incarnation.stateLoaded) return;
+    incarnation.ready = true;
+    if (this.status === 'joining' || this.status === 'rejoining') {
+      const first = this.status === 'joining';
+      this.status = 'joined';
+      if (first) {
+        this.joined.resolve(this);
+        // Let the code after `await peer.join()` register its handlers before the next delivery.
+        return new Promise((resolve) => this.host.clock.setTimer(resolve, 0));
+      }
+      this.emit('rejoined', { memberId: incarnation.member.self, previousMemberId: this.previousMemberId!, view: this.appView! });
+    }
+  }
+
+  private excluded(incarnation: Incarnation, reason: string): void {
+    if (this.current !== incarnation) return;
+    const memberId = incarnation.member.self;
+    this.failIncarnation(incarnation, new SynodError('EXCLUDED', `${memberId} was excluded from ${this.name}: ${reason}`));
+    if (this.status === 'leaving') {
+      this.onLeft(incarnation);
+      return;
+    }
+    this.monitor.enqueue(() => this.emit('excluded', { memberId, reason }));
+    this.previousMemberId = memberId;
+    if (this.status !== 'joining') this.status = 'rejoining';
+    this.clearTimer();
+    this.startIncarnation(this.host.contacts());
+  }
+
+  private onLeft(incarnation: Incarnation): void {
+    if (this.current !== incarnation || this.status === 'left') return;
+    this.status = 'left';
+    this.clearTimer();
+    if (this.leaveTimer !== undefined) this.host.clock.clearTimer(this.leaveTimer);
+    this.leaveTimer = undefined;
+    const reason = new SynodError('NOT_JOINED', `left group ${this.name}`);
+    this.failIncarnation(incarnation, reason);
+    this.joined.reject(reason);
+    this.host.forget(this);
+    // Resolve after the upcalls before 'left' have run.
+    this.monitor.enqueue(() => {
+      this.left?.resolve();
+      this.monitor.close();
+    });
+  }
+
+  private failIncarnation(incarnation: Incarnation, error: SynodError): void {
+    for (const pending of incarnation.pendingSends.values()) pending.reject(error);
+    incarnation.pendingSends.clear();
+    incarnation.gatherer.failAll(error);
+  }
+
+  // ---------------------------------------------------------------- sending
+
+  private async cast(order: Order, kind: string, data: Data, options: SendOptions | undefined): Promise<Sent | Reply[]> {
+    if (this.status === 'left') throw new SynodError('NOT_JOINED', `not a member of ${this.name} (left)`);
+    validateKind(kind);
+    if (options !== undefined && (typeof options !== 'object' || options === null)) {
+      throw new SynodError('INVALID_ARGUMENT', 'options must be an object');
+    }
+    const wanted = options?.replies;
+    if (wanted !== undefined) validateRepliesWanted(wanted);
+    const timeoutMs = options?.timeoutMs;
+    if (timeoutMs !== undefined) {
+      if (wanted === undefined) throw new SynodError('INVALID_ARGUMENT', 'timeoutMs applies to requests with replies');
+      if (!(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
+        throw new SynodError('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+      }
+    }
+    const body = encodeBody(data);
+    const requestNo = wanted === undefined ? undefined : this.nextRequestNo++;
+    const incarnation = this.current;
+    const localId = incarnation.member.send(order, encodeMessage(kind, requestNo, body), this.host.clock.now());
+    this.scheduleDrain();
+    const sent = new Promise<Sent>((resolve, reject) => incarnation.pendingSends.set(localId, { resolve, reject }));
+    if (requestNo === undefined || wanted === undefined) return sent;
+
+    const replies = new Promise<Reply[]>((resolve, reject) => incarnation.gatherer.open(requestNo, wanted, resolve, reject));
+    sent.catch((error: unknown) => incarnation.gatherer.fail(requestNo, error));
+    if (timeoutMs === undefined) return replies;
+    const timer = this.host.clock.setTimer(
+      () =>
+        incarnation.gatherer.fail(
+          requestNo,
+          new SynodError('TIMEOUT', `no ${String(wanted)} replies to '${kind}' within ${timeoutMs} ms`),
+        ),
+      timeoutMs,
+    );
+    return replies.finally(() => this.host.clock.clearTimer(timer));
+  }
+
+  // ---------------------------------------------------------------- events
+
+  private emit<E extends GroupEvent>(event: E, ...args: Parameters<GroupEvents[E]>): void {
+    const set = this.listeners.get(event);
+    if (!set) return;
+    for (const listener of [...set]) {
+      try {
+        listener(...args);
+      } catch (error) {
+        if (event === 'error') rethrowLater(error);
+        else this.emitError(error);
+      }
+    }
+  }
+
+  private emitError(error: unknown): void {
+    const set = this.listeners.get('error');
+    if (!set || set.size === 0) rethrowLater(error);
+    else this.emit('error', error);
+  }
+}
+
+/** An error nobody listens for is not swallowed: it surfaces as an uncaught error, like EventEmitter's. */
+function rethrowLater(error: unknown): void {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(error);
+  else
+    queueMicrotask(() => {
+      throw error;
+    });
+}

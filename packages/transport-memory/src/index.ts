@@ -1,0 +1,1 @@
+export { createHub, memory, type Hub, type HubOptions, type HubStats, type MemoryInit } from './hub.js';
