@@ -15,6 +15,13 @@ function walk(dir, out) {
 }
 
 const unitOnly = process.argv.includes('--unit-only');
+const typecheck = spawnSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.json', '--noEmit'], {
+  stdio: 'inherit',
+});
+if (typecheck.status !== 0) {
+  console.error('typecheck failed');
+  process.exit(typecheck.status ?? 1);
+}
 const files = ['packages', 'apps']
   .flatMap((root) => {
     try {

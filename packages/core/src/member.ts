@@ -785,7 +785,10 @@ export class Member {
     const epoch = this.epoch;
     const inNewView = proposal.members.includes(this.self);
     if (this.phase === 'joining' || this.phase === 'discovering') {
-      if (!inNewView || frame.oldMembers.length === 0 || !frame.oldMembers.includes(from) && proposal.members[0] !== from) return;
+      // A view whose old members include this joiner means a view it never installed went by: it
+      // cannot enter there with a consistent state, so it waits to be dropped and joins afresh.
+      if (!inNewView || frame.oldMembers.length === 0 || frame.oldMembers.includes(this.self)) return;
+      if (!frame.oldMembers.includes(from) && proposal.members[0] !== from) return;
       const view: View = { group: this.group, viewId: newViewId, members: proposal.members };
       const joined = proposal.members.filter((member) => !frame.oldMembers.includes(member));
       this.install(view, bytes, joined, frame.oldMembers.filter((member) => !proposal.members.includes(member)));
