@@ -6,6 +6,19 @@ export class DecodeError extends Error {
 
 const textEncoder = new TextEncoder();
 const textDecoder = new TextDecoder('utf-8', { fatal: true });
+const utf8Cache = new Map<string, Uint8Array>();
+
+/** UTF-8 bytes of a string, cached for the short, repeated strings of headers (group names). */
+export function encodeUtf8(value: string): Uint8Array {
+  if (value.length > 64) return textEncoder.encode(value);
+  let bytes = utf8Cache.get(value);
+  if (!bytes) {
+    if (utf8Cache.size > 4096) utf8Cache.clear();
+    bytes = textEncoder.encode(value);
+    utf8Cache.set(value, bytes);
+  }
+  return bytes;
+}
 
 export class Writer {
   private buffer: Uint8Array;
@@ -57,7 +70,7 @@ export class Writer {
   }
 
   string(value: string): this {
-    return this.bytes(textEncoder.encode(value));
+    return this.bytes(encodeUtf8(value));
   }
 
   varints(values: readonly number[]): this {
@@ -72,8 +85,9 @@ export class Writer {
     return this;
   }
 
+  /** The encoded bytes: a view of the writer's buffer, which the writer no longer touches. */
   finish(): Uint8Array {
-    return this.buffer.slice(0, this.length);
+    return this.buffer.subarray(0, this.length);
   }
 }
 

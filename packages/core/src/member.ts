@@ -5,7 +5,7 @@
  * flush), failure detection, discovery, state transfer and flow control around it.
  */
 import type { MemberConfig, MemberId, MemberStats, Order, Output, Send, Upcall, View } from './api.js';
-import { DecodeError } from './codec.js';
+import { DecodeError, encodeUtf8 } from './codec.js';
 import { Epoch, type Message } from './epoch.js';
 import { SynodError, invariant } from './errors.js';
 import { FailureDetector } from './fd.js';
@@ -237,6 +237,13 @@ export class Member {
   }
 
   takeOutput(): Output {
+    // The sequencer orders at drain time: everything that arrived since the last drain goes out
+    // as one order unit (batching, as JGroups SEQUENCER2).
+    const epoch = this.epoch;
+    if (epoch && this.phase === 'member' && !this.frozen && epoch.isSequencer && epoch.total.hasBacklog) {
+      this.sequence(epoch);
+      this.settle();
+    }
     const output: Output = { sends: this.sends, upcalls: this.upcalls, wakeAtMs: this.wakeAtMs() };
     this.sends = [];
     this.upcalls = [];
@@ -312,7 +319,6 @@ export class Member {
     if (this.phase !== 'member' || this.epoch !== epoch) return this.loopback.length > 0;
     this.deliverReady();
     this.pump();
-    if (!this.frozen && epoch.isSequencer && epoch.total.hasBacklog) this.sequence(epoch);
     if (epoch.safeAckDue || epoch.unreportedBytes >= this.options.flowWindowBytes / 8) this.broadcastDigest();
     this.maybeStartRound();
     return this.loopback.length > 0;
@@ -504,8 +510,11 @@ export class Member {
   // ---------------------------------------------------------------- sending
 
   private chunkBytes(): number {
-    return this.options.mtuBytes - dataHeaderBytes(this.group, this.epoch!.view.members.length);
+    const n = this.epoch!.view.members.length;
+    if (this.chunkBytesFor?.members !== n) this.chunkBytesFor = { members: n, bytes: this.options.mtuBytes - dataHeaderBytes(this.group, n) };
+    return this.chunkBytesFor.bytes;
   }
+  private chunkBytesFor: { members: number; bytes: number } | undefined;
 
   /** Sends queued messages while the flow-control window has credit. */
   private pump(): void {
@@ -928,7 +937,7 @@ export class Member {
   // ---------------------------------------------------------------- state transfer
 
   private xferChunkBytes(): number {
-    return this.options.mtuBytes - 64 - new TextEncoder().encode(this.group).length;
+    return this.options.mtuBytes - 64 - encodeUtf8(this.group).length;
   }
 
   private requestState(receiver: StateReceiver): void {

@@ -2,7 +2,7 @@
  * The wire format: one frame per datagram, `[version][kind][group][body]`. Every decoder treats
  * its input as hostile; decodeFrame throws DecodeError, which the member counts and drops.
  */
-import { DecodeError, Reader, Writer } from './codec.js';
+import { DecodeError, Reader, Writer, encodeUtf8 } from './codec.js';
 
 export const WIRE_VERSION = 1;
 /** Bounds on lists carried by frames: a group is never larger than this. */
@@ -111,11 +111,17 @@ function readProposal(reader: Reader): Proposal {
 
 /** Header bytes of a data frame, excluding the chunk: an upper bound used to size fragments. */
 export function dataHeaderBytes(group: string, memberCount: number): number {
-  return 2 + 5 + new TextEncoder().encode(group).length + 4 * 9 + 5 + (memberCount + 1) * 9;
+  return 2 + 5 + encodeUtf8(group).length + 4 * 9 + 5 + (memberCount + 1) * 9;
 }
 
 export function encodeFrame(group: string, frame: Frame): Uint8Array {
-  const writer = new Writer(frame.kind === 'data' || frame.kind === 'xferChunk' ? 256 : 64);
+  const payloadBytes =
+    frame.kind === 'data' && frame.unit.order !== 'order'
+      ? frame.unit.chunk.length + 9 * (frame.unit.vectorClock?.length ?? 0)
+      : frame.kind === 'xferChunk'
+        ? frame.data.length
+        : 0;
+  const writer = new Writer(64 + group.length * 3 + payloadBytes);
   writer.u8(WIRE_VERSION).u8(KIND_CODES.get(frame.kind)!).string(group);
   switch (frame.kind) {
     case 'data': {
