@@ -634,14 +634,15 @@ export class GroupRuntime implements Group {
     if (this.current !== incarnation || this.status === 'left') return;
     this.status = 'left';
     this.clearTimer();
-    if (this.leaveTimer !== undefined) this.host.clock.clearTimer(this.leaveTimer);
-    this.leaveTimer = undefined;
     const reason = new SynodError('NOT_JOINED', `left group ${this.name}`);
     this.failIncarnation(incarnation, reason);
     this.joined.reject(reason);
     this.host.forget(this);
-    // Resolve after the upcalls before 'left' have run.
+    // Resolve after the upcalls before 'left' have run; a handler that never returns delays it by
+    // leaveTimeoutMs at most (the leave timer, still running, shuts the group down).
     this.monitor.enqueue(() => {
+      if (this.leaveTimer !== undefined) this.host.clock.clearTimer(this.leaveTimer);
+      this.leaveTimer = undefined;
       this.left?.resolve();
       this.monitor.close();
     });
