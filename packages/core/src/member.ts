@@ -51,7 +51,7 @@ const DEFAULTS = {
   retransmitMs: 40,
   discoveryMs: 300,
   flushTimeoutMs: 2000,
-  flowWindowBytes: 2 * 1024 * 1024,
+  flowWindowBytes: 512 * 1024,
   maxQueuedBytes: 256 * 1024 * 1024,
 };
 const MAX_NAK_UNITS = 256;

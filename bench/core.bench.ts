@@ -1,0 +1,167 @@
+/**
+ * Group multicast over the in-process memory transport, beside the raw transport in the same run.
+ *   throughput: messages/s, each message delivered at every member (raw: each datagram received
+ *               by every other peer), senders all members, pipelined with a window;
+ *   latency:    one message at a time from member 0, send → delivery at every other member.
+ * Prints `BENCH {"name","unit","value","baseline","ratio"}` lines. Not a test: figures vary by machine.
+ */
+import { createPeer, type Group, type Peer } from '@synod/peer';
+import { createHub, memory } from '@synod/transport-memory';
+
+const SIZES = { '100b': 100, '1k': 1024 } as const;
+const ALL_PRIMITIVES = ['fbcast', 'cbcast', 'abcast', 'safe'] as const;
+const PRIMITIVES = ALL_PRIMITIVES.filter((p) => (process.env.BENCH_PRIMITIVES ?? p).split(',').includes(p));
+const MEMBER_COUNTS = (process.env.BENCH_MEMBERS ?? '3,5').split(',').map(Number);
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
+const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
+const WINDOW = 128;
+const timing = { heartbeatMs: 100, suspectAfterMs: 5_000, discoveryMs: 30 };
+
+interface Figures {
+  rate: number;
+  p50: number;
+  p99: number;
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+function stamp(size: number): Uint8Array {
+  const payload = new Uint8Array(size);
+  new DataView(payload.buffer).setFloat64(0, performance.now());
+  return payload;
+}
+
+function sentAt(payload: Uint8Array): number {
+  return new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getFloat64(0);
+}
+
+function report(name: string, unit: string, value: number, baseline: number): void {
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  console.log(`BENCH ${JSON.stringify({ name, unit, value: round(value), baseline: round(baseline), ratio: round(value / baseline) })}`);
+}
+
+async function raw(n: number, size: number): Promise<Figures> {
+  const hub = createHub();
+  const transports = Array.from({ length: n }, (_, i) => memory({ hub, id: `raw${i}` }));
+  await Promise.all(transports.map((t) => t.start()));
+  let received = 0;
+  let waiter: (() => void) | undefined;
+  let target = 0;
+  const latencies: number[] = [];
+  let measuring = false;
+  for (const t of transports) {
+    t.onMessage((_from, bytes) => {
+      received++;
+      if (measuring) latencies.push(performance.now() - sentAt(bytes));
+      if (received >= target && waiter) waiter();
+    });
+  }
+  const until = (count: number) => new Promise<void>((resolve) => {
+    target = count;
+    waiter = resolve;
+    if (received >= count) resolve();
+  });
+  const multicast = (sender: number) => {
+    const bytes = stamp(size);
+    transports.forEach((t, i) => i !== sender && transports[sender]!.send(t.localId, bytes));
+  };
+  const start = performance.now();
+  for (let i = 0; i < MESSAGES; i++) {
+    multicast(i % n);
+    if (i % WINDOW === WINDOW - 1) await until((i + 1 - WINDOW / 2) * (n - 1));
+  }
+  await until(MESSAGES * (n - 1));
+  const rate = MESSAGES / ((performance.now() - start) / 1000);
+  measuring = true;
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const before = received;
+    multicast(0);
+    await until(before + n - 1);
+  }
+  latencies.sort((a, b) => a - b);
+  await Promise.all(transports.map((t) => t.close()));
+  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+async function formGroup(n: number): Promise<{ peers: Peer[]; groups: Group[] }> {
+  const hub = createHub();
+  const peers: Peer[] = [];
+  const groups: Group[] = [];
+  for (let i = 0; i < n; i++) {
+    const peer = await createPeer({ transport: memory({ hub, id: `p${i}` }) });
+    peers.push(peer);
+    groups.push(await peer.join('bench', timing));
+  }
+  while (groups.some((g) => g.view?.members.length !== n)) await new Promise((r) => setTimeout(r, 10));
+  return { peers, groups };
+}
+
+async function grouped(n: number, size: number, primitive: (typeof ALL_PRIMITIVES)[number]): Promise<Figures> {
+  const { peers, groups } = await formGroup(n);
+  const delivered = new Array<number>(n).fill(0);
+  const latencies: number[] = [];
+  let measuring = false;
+  let waiter: (() => void) | undefined;
+  let target = 0;
+  const slowest = () => Math.min(...delivered);
+  groups.forEach((group, i) =>
+    group.handle<Uint8Array>('B', (message) => {
+      delivered[i]!++;
+      if (measuring && i !== 0) latencies.push(performance.now() - sentAt(message.data));
+      if (waiter && slowest() >= target) waiter();
+    }),
+  );
+  const until = (count: number) => new Promise<void>((resolve) => {
+    target = count;
+    waiter = resolve;
+    if (slowest() >= count) resolve();
+  });
+  const start = performance.now();
+  await Promise.all(
+    groups.map(async (group) => {
+      // A window of sends in flight; a counter, not Promise.race over the window (O(window) each).
+      let inFlight = 0;
+      let wake: (() => void) | undefined;
+      const done = () => {
+        inFlight--;
+        wake?.();
+      };
+      for (let i = 0; i < MESSAGES / n; i++) {
+        inFlight++;
+        group[primitive]('B', stamp(size)).then(done, done);
+        while (inFlight >= WINDOW) await new Promise<void>((resolve) => (wake = resolve));
+      }
+      while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
+    }),
+  );
+  await until(Math.floor(MESSAGES / n) * n);
+  const rate = (Math.floor(MESSAGES / n) * n) / ((performance.now() - start) / 1000);
+  measuring = true;
+  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+    const before = slowest();
+    await groups[0]![primitive]('B', stamp(size));
+    await until(before + 1);
+  }
+  latencies.sort((a, b) => a - b);
+  await Promise.all(peers.map((peer) => peer.close()));
+  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+}
+
+for (const n of MEMBER_COUNTS) {
+  for (const [sizeName, size] of Object.entries(SIZES)) {
+    const baseline = await raw(n, size);
+    const rawName = `raw.memory.n${n}.${sizeName}`;
+    report(rawName, 'msg/s', baseline.rate, baseline.rate);
+    report(`${rawName}.p50`, 'ms', baseline.p50, baseline.p50);
+    report(`${rawName}.p99`, 'ms', baseline.p99, baseline.p99);
+    for (const primitive of PRIMITIVES) {
+      const figures = await grouped(n, size, primitive);
+      const name = `${primitive}.memory.n${n}.${sizeName}`;
+      report(name, 'msg/s', figures.rate, baseline.rate);
+      report(`${name}.p50`, 'ms', figures.p50, baseline.p50);
+      report(`${name}.p99`, 'ms', figures.p99, baseline.p99);
+    }
+  }
+}
