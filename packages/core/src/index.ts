@@ -11,3 +11,10 @@ export type {
 export { SynodError, InvariantViolation, type SynodErrorCode } from './errors.js';
 export { Member } from './member.js';
 export { traceRecord, type TraceRecord } from './trace.js';
+export {
+  emptyTransportStats,
+  type PeerAddress,
+  type Transport,
+  type TransportFactory,
+  type TransportStats,
+} from './transport.js';
