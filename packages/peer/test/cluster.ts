@@ -2,13 +2,18 @@ import assert from 'node:assert/strict';
 import { createHub, memory, type Hub } from '@synod/transport-memory';
 import { createPeer, type Group, type JoinOptions, type Peer } from '../src/index.js';
 
-/** Short timings so failures are detected within a test's patience; never real-world values. */
+/**
+ * Short timings so failures are detected within a test's patience, with slack for a loaded CI
+ * machine: a joiner that hears no discovery reply within discoveryMs founds a second group of the
+ * same name (the core does not merge groups), and a stalled event loop beyond suspectAfterMs
+ * excludes a member.
+ */
 export const timing = {
   heartbeatMs: 20,
-  suspectAfterMs: 200,
+  suspectAfterMs: 500,
   retransmitMs: 10,
-  discoveryMs: 40,
-  flushTimeoutMs: 400,
+  discoveryMs: 150,
+  flushTimeoutMs: 500,
 } satisfies JoinOptions;
 
 export function sleep(ms: number): Promise<void> {
