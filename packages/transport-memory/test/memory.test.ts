@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { transportCompliance } from '@synod/peer/compliance';
-import { createHub, memory, type Hub } from './index.js';
+import { createHub, memory, type Hub } from '../src/index.js';
 
 transportCompliance('memory', () => {
   const hub: Hub = createHub();
