@@ -627,7 +627,7 @@ export class GroupRuntime implements Group {
     this.previousMemberId = memberId;
     if (this.status !== 'joining') this.status = 'rejoining';
     this.clearTimer();
-    this.startIncarnation(this.host.contacts());
+    this.startIncarnation([...(this.options.contacts ?? []), ...this.host.contacts()]);
   }
 
   private onLeft(incarnation: Incarnation): void {

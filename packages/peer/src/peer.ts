@@ -71,7 +71,14 @@ export async function createPeerWith(options: PeerOptions, dependencies: PeerDep
     trace?.close();
     throw new SynodError('TRANSPORT', 'the transport failed to start', { cause });
   }
-  const peer = new PeerRuntime(options, dependencies, trace);
+  let peer: PeerRuntime;
+  try {
+    peer = new PeerRuntime(options, dependencies, trace);
+  } catch (error) {
+    trace?.close();
+    await options.transport.close();
+    throw error;
+  }
   if (options.id !== undefined && options.id !== peer.id) {
     await peer.close({ leave: false });
     throw new SynodError('INVALID_ARGUMENT', `peer id ${options.id} differs from the transport's address ${peer.id}`);
@@ -94,6 +101,10 @@ class PeerRuntime implements Peer {
     this.id = this.transport.localId;
     if (typeof this.id !== 'string' || this.id.length === 0) {
       throw new SynodError('TRANSPORT', 'the transport has no address after start()');
+    }
+    // Member ids `${address}/${incarnation}` must fit the envelope.
+    if (encoder.encode(this.id).length > MAX_NAME_BYTES - 12) {
+      throw new SynodError('TRANSPORT', `the transport address is longer than ${MAX_NAME_BYTES - 12} UTF-8 bytes`);
     }
     this.host = {
       address: this.id,

@@ -62,10 +62,20 @@ interface Endpoint {
   readonly linkDownHandlers: Set<(peer: PeerAddress) => void>;
 }
 
-const scheduleMacrotask: (callback: () => void) => void =
-  typeof globalThis.setImmediate === 'function'
-    ? (callback) => void globalThis.setImmediate(callback)
-    : (callback) => void globalThis.setTimeout(callback, 0);
+/** A macrotask, so timers and I/O interleave with delivery; browsers lack setImmediate and clamp setTimeout(0). */
+const scheduleMacrotask: (callback: () => void) => void = (() => {
+  if (typeof globalThis.setImmediate === 'function') return (callback: () => void) => void globalThis.setImmediate(callback);
+  if (typeof globalThis.MessageChannel === 'function') {
+    const channel = new MessageChannel();
+    const callbacks: (() => void)[] = [];
+    channel.port1.onmessage = () => callbacks.shift()?.();
+    return (callback: () => void) => {
+      callbacks.push(callback);
+      channel.port2.postMessage(undefined);
+    };
+  }
+  return (callback: () => void) => void globalThis.setTimeout(callback, 0);
+})();
 
 class MemoryHub implements Hub {
   readonly mtuBytes: number;
