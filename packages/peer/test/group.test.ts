@@ -83,6 +83,23 @@ describe('peer over the memory transport', () => {
     }
   });
 
+  it('a 1 MB message crosses a lossy hub in fragments, intact, to every member', async () => {
+    const c = await cluster(3);
+    try {
+      const sizes: number[] = [];
+      c.groups.forEach((group) => group.handle<Uint8Array>('BIG', (msg) => void sizes.push(msg.data.length, msg.data[999_999]!)));
+      c.hub.setLoss(0.1);
+      const big = new Uint8Array(1_000_000).fill(7);
+      const replies = await c.groups[1]!.safe('BIG', big);
+      assert.ok(replies.id);
+      await waitFor(() => sizes.length === 6, 'three deliveries of the big message', 10_000);
+      assert.deepEqual(sizes, [1_000_000, 7, 1_000_000, 7, 1_000_000, 7]);
+      c.hub.setLoss(0);
+    } finally {
+      await c.close();
+    }
+  });
+
   it("gathers replies: 'all', 'majority' and a number", async () => {
     const c = await cluster(3);
     try {
