@@ -467,37 +467,52 @@ export function checkIntegrity(histories: readonly MemberHistory[]): Violation[]
   return report.done();
 }
 
-/** Members installing the same view have the same app state (a joiner's comes from loadState,
- *  which arrives once, before any delivery). */
+/** Members installing the same view have the same app state. A joiner's state comes from
+ *  loadState, which arrives once, before any delivery or later view; a joiner whose transfer is
+ *  abandoned (it is then excluded, or crashes) never claims a state, but a live one must get it. */
 export function checkStateTransfer(histories: readonly MemberHistory[]): Violation[] {
   const report = new Report('state-transfer');
   const states = new Map<number, Map<string, MemberId[]>>();
+  const record = (viewId: number, state: string, member: MemberId): void => {
+    const byState = states.get(viewId) ?? new Map<string, MemberId[]>();
+    byState.set(state, [...(byState.get(state) ?? []), member]);
+    states.set(viewId, byState);
+  };
   for (const history of histories) {
-    let pending: { viewId: number; state: string } | undefined;
-    let delivered = false;
-    let loads = 0;
-    const settle = (): void => {
+    const me = history.member;
+    const firstView = history.events.find((e) => e.t === 'view');
+    // Founders start the group (view 1) with no state; anyone else entering an existing group joins.
+    const joiner = firstView !== undefined && firstView.viewId > 1 && firstView.members.some((m) => m !== me);
+    let loaded = false;
+    let views = 0;
+    let pending: { viewId: number; state: string; awaitsLoad: boolean } | undefined;
+    const settle = (next: string): void => {
       if (pending === undefined) return;
-      const byState = states.get(pending.viewId) ?? new Map<string, MemberId[]>();
-      byState.set(pending.state, [...(byState.get(pending.state) ?? []), history.member]);
-      states.set(pending.viewId, byState);
+      if (pending.awaitsLoad) report.add(`${me} joined view ${pending.viewId} and ${next} without loading state`);
+      record(pending.viewId, pending.state, me);
       pending = undefined;
     };
     for (const event of history.events) {
       if (event.t === 'view') {
-        settle();
-        pending = { viewId: event.viewId, state: event.state };
+        settle(`installed view ${event.viewId}`);
+        pending = { viewId: event.viewId, state: event.state, awaitsLoad: joiner && views++ === 0 };
       } else if (event.t === 'loadState') {
-        loads++;
-        if (loads > 1) report.add(`${history.member} loaded state ${loads} times`);
-        if (delivered) report.add(`${history.member} loaded state after it had delivered messages`);
-        if (pending !== undefined) pending.state = event.state;
+        if (loaded) report.add(`${me} loaded state twice`);
+        else if (pending === undefined || !pending.awaitsLoad) report.add(`${me} loaded state after it had delivered messages`);
+        loaded = true;
+        if (pending !== undefined) {
+          pending.state = event.state;
+          pending.awaitsLoad = false;
+        }
       } else if (event.t === 'deliver') {
-        delivered = true;
-        settle();
+        settle(`delivered ${event.id}`);
       }
     }
-    settle();
+    if (pending?.awaitsLoad) {
+      if (history.fate === 'live') report.add(`${me} joined view ${pending.viewId} and never received its state`);
+    } else if (pending !== undefined) {
+      record(pending.viewId, pending.state, me);
+    }
   }
   for (const [viewId, byState] of states) {
     if (byState.size <= 1) continue;

@@ -426,13 +426,15 @@ export class Cluster {
 
   /** Hands pending messages to send() in order until it refuses. */
   private flush(inc: Incarnation): void {
-    while (inc.alive && inc.app.pending.length > 0) {
+    // A leaving app sends nothing more (what it still holds is dropped with it).
+    while (inc.alive && inc.app.status !== 'leaving' && inc.app.pending.length > 0) {
       const message = inc.app.pending[0] as { order: Order; payload: Uint8Array };
       let localId: number;
       try {
         localId = inc.member.send(message.order, message.payload, this.nowMs);
       } catch (error) {
-        if (error instanceof SynodError && (error.code === 'BACKPRESSURE' || error.code === 'NOT_JOINED')) {
+        // Refusals the app must live with: full queue, not (yet, or any more) in the group.
+        if (error instanceof SynodError && ['BACKPRESSURE', 'NOT_JOINED', 'EXCLUDED'].includes(error.code)) {
           if (error.code === 'BACKPRESSURE') this.counters.backpressure++;
           else this.counters.notJoined++;
           this.scheduleFlush(inc, this.appPrng.real(5, 40));

@@ -84,10 +84,12 @@ export function runSimulation(options: RunOptions): RunResult {
     return budgetExceeded;
   };
 
-  // Formation: the founders start within a few ms of each other, each knowing all the others.
+  // Formation: the founders start at once or staggered, each knowing all the others.
+  const { lossRate, duplicateRate } = cluster.network.knobs;
+  if (scenario.formation !== 'lossy') Object.assign(cluster.network.knobs, { lossRate: 0, duplicateRate: 0 });
   const founders = Array.from({ length: initialMembers }, () => cluster.addNode());
   const founderIds = founders.map((node) => `n${node.index}`);
-  for (const node of founders) queue.at(random.real(0, 20), () => cluster.spawn(node, founderIds));
+  for (const node of founders) queue.at(random.real(0, scenario.founderStaggerMs), () => cluster.spawn(node, founderIds));
   const formed = (): boolean => {
     const views = founders.map((node) => node.current?.app.view);
     return views.every((view) => view !== undefined && view.members.length === initialMembers && view.viewId === views[0]?.viewId);
@@ -99,6 +101,7 @@ export function runSimulation(options: RunOptions): RunResult {
   }
 
   // Safety phase: faults under load.
+  Object.assign(cluster.network.knobs, { lossRate, duplicateRate });
   const chaos = new Chaos(cluster, new Prng(seed).derive('chaos'), scenario.faults, maxNodes);
   chaos.start();
   queue.runUntil(queue.nowMs + safetyMs, overBudget);

@@ -38,6 +38,10 @@ export type Flavour = 'calm' | 'lossy' | 'partitions' | 'crashes' | 'churn' | 'c
 
 export interface Scenario {
   readonly flavour: Flavour;
+  /** How the group forms: all founders at once on a clean network, staggered over
+   *  founderStaggerMs, or at once under the seed's loss and duplication. */
+  readonly formation: 'clean' | 'staggered' | 'lossy';
+  readonly founderStaggerMs: number;
   readonly network: NetworkKnobs;
   readonly workload: WorkloadKnobs;
   readonly app: AppKnobs;
@@ -130,5 +134,7 @@ export function scenarioFor(seed: number): Scenario {
     faults.crashOnTransferPerSec = Math.max(faults.crashOnTransferPerSec, random.pick([0, 0.3]));
     faults.returnAfterLeaveProbability = random.pick([0.3, 0.7]);
   }
-  return { flavour, network, workload, app, faults, timing: simTiming };
+  const formation = random.weighted({ clean: 6, staggered: 1, lossy: noisy ? 1 : 0 });
+  const founderStaggerMs = formation === 'staggered' ? random.pick([5, 20, 100]) : 0;
+  return { flavour, formation, founderStaggerMs, network, workload, app, faults, timing: simTiming };
 }
