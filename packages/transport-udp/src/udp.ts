@@ -1,0 +1,618 @@
+/**
+ * The Node `dgram` transport: one UDP socket per peer, best-effort datagrams, the core does
+ * reliability, ordering and fragmentation (it is told `mtuBytes`).
+ *
+ * Peers are found by a static list of addresses and/or a signaling server's room; any peer that
+ * sends a datagram is learned too, so a list need only be one-way. Liveness, for peers() and the
+ * linkDown hint:
+ *   - a peer that closes says BYE: linkDown at once;
+ *   - a peer that crashes leaves its port closed: after `probeAfterMs` of silence we send a PROBE
+ *     from a connected throwaway socket, and the kernel's ICMP port-unreachable (which Node
+ *     surfaces as ECONNREFUSED only on connected sockets, never on the main unconnected one) is a
+ *     definite verdict: linkDown;
+ *   - a peer restarted on the same port has a new nonce: linkDown for the old address;
+ *   - plain silence is no verdict (a busy event loop is silent too): the core's failure detector
+ *     decides; a learned peer silent for `forgetAfterMs` is forgotten without linkDown.
+ */
+import dgram from 'node:dgram';
+import { SynodError, emptyTransportStats, type PeerAddress, type Transport, type TransportStats } from '@synod/core';
+import { signalingClient, type SignalingClient, type WebSocketConstructor } from '@synod/signaling';
+import { canonicalHost, endpointOf, formatUdpAddress, isLoopback, parseUdpAddress, type UdpAddress } from './address.js';
+import { HEADER_BYTES, Kind, controlDatagram, readHeader, writeHeader } from './wire.js';
+
+export interface UdpSignalingInit {
+  /** `ws://127.0.0.1:8787` */
+  readonly url: string;
+  /** Room of the signaling server this transport announces itself in. Default 'synod'. */
+  readonly room?: string;
+  /** Default: the global WebSocket, else `ws`. */
+  readonly WebSocket?: WebSocketConstructor;
+}
+
+export interface UdpInit {
+  /** IP literal to bind (no DNS names). Default '127.0.0.1'; '::1' for IPv6. */
+  readonly host?: string;
+  /** Default 0: the system picks a free port. */
+  readonly port?: number;
+  /** Addresses of peers to contact (`udp:127.0.0.1:40001`, `udp:[::1]:40001`); this peer's own is skipped. */
+  readonly peers?: readonly string[];
+  /** A signaling server to announce this peer in and learn the others from. */
+  readonly signaling?: string | UdpSignalingInit;
+  /**
+   * Largest payload of one datagram (the 10-byte transport header comes on top). Default 8 KiB on
+   * loopback (lo's MTU is 64 KiB, so no IP fragmentation, and a lost datagram costs one small
+   * retransmission), 1200 elsewhere (fits IPv6's 1280-byte minimum path MTU: never fragmented).
+   */
+  readonly mtuBytes?: number;
+  /** A HELLO goes to a peer nothing else went to for this long. Default 250. */
+  readonly keepaliveMs?: number;
+  /** A peer silent this long is probed for ICMP port-unreachable. Default 1000. */
+  readonly probeAfterMs?: number;
+  /** A learned peer (not listed, not from signaling) silent this long is forgotten. Default 30 000. */
+  readonly forgetAfterMs?: number;
+  /** Socket addresses remembered at once; datagrams from more are dropped and counted. Default 1024. */
+  readonly maxPeers?: number;
+  /** SO_RCVBUF / SO_SNDBUF asked for (the kernel caps them at net.core.rmem_max / wmem_max). Default 4 MiB. */
+  readonly socketBufferBytes?: number;
+  /** Bytes queued in libuv (the kernel buffer full) beyond which sends are dropped and counted. Default 4 MiB. */
+  readonly maxSendQueueBytes?: number;
+  /** How long start() waits for the signaling server's welcome. Default 5000. */
+  readonly signalingTimeoutMs?: number;
+}
+
+export interface UdpStats extends TransportStats {
+  /** Datagrams without a valid transport header. */
+  droppedMalformed: number;
+  /** Datagrams from a finished incarnation, or meant for another incarnation of this port. */
+  droppedStale: number;
+  /** Sends dropped because the socket's send queue was full. */
+  droppedBackpressure: number;
+  /** Datagrams from a new socket address while maxPeers are remembered. */
+  droppedUnknownPeer: number;
+  /** Send errors reported by the socket. */
+  sendErrors: number;
+  controlSent: number;
+  controlReceived: number;
+  probesSent: number;
+  /** Peers found gone by ICMP port-unreachable. */
+  peersRefused: number;
+}
+
+export interface UdpTransport extends Transport {
+  readonly stats: UdpStats;
+  /** The receive buffer the kernel granted, in bytes (0 before start). */
+  readonly receiveBufferBytes: number;
+  /** Contact another peer by address (as if it were in the static list). Malformed addresses throw. */
+  addPeer(address: string): void;
+  /** Stops at once without BYE, as a crash looks to the peers (tests, fault injection). */
+  abort(): void;
+}
+
+type EndpointState = 'unknown' | 'alive' | 'gone';
+
+interface Endpoint {
+  readonly endpoint: string;
+  readonly host: string;
+  readonly port: number;
+  /** The incarnation last heard of (or announced by signaling); undefined for a bare listed address. */
+  nonce: number | undefined;
+  /** From the static list, addPeer() or signaling: contacted even when silent or gone. */
+  listed: boolean;
+  state: EndpointState;
+  /** Whether a datagram from the current incarnation arrived: only then is linkDown meaningful. */
+  heard: boolean;
+  sinceMs: number;
+  lastHeardMs: number;
+  lastSentMs: number;
+  lastProbeMs: number;
+  probing: boolean;
+  /** Finished incarnations at this socket address (most recent last, a few kept). */
+  readonly retired: number[];
+}
+
+const MAX_UDP_PAYLOAD = 65_507;
+const RETIRED_KEPT = 8;
+const PROBE_WAIT_MS = 250;
+const MAX_PROBES_IN_FLIGHT = 16;
+const PARSE_CACHE_SIZE = 4096;
+
+function option(name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const chosen = value ?? fallback;
+  if (!Number.isInteger(chosen) || chosen < min || chosen > max) {
+    throw new SynodError('INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}], got ${value}`);
+  }
+  return chosen;
+}
+
+function randomNonce(): number {
+  const word = new Uint32Array(1);
+  do globalThis.crypto.getRandomValues(word);
+  while (word[0] === 0);
+  return word[0]!;
+}
+
+/** A throwing handler must not cost the other handlers their frames; its error is still surfaced. */
+function callSafely(callback: () => void): void {
+  try {
+    callback();
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
+class Udp implements UdpTransport {
+  readonly orderedLinks = false;
+  readonly mtuBytes: number;
+  readonly stats: UdpStats = {
+    ...emptyTransportStats(),
+    droppedMalformed: 0,
+    droppedStale: 0,
+    droppedBackpressure: 0,
+    droppedUnknownPeer: 0,
+    sendErrors: 0,
+    controlSent: 0,
+    controlReceived: 0,
+    probesSent: 0,
+    peersRefused: 0,
+  };
+  private readonly host: string;
+  private readonly family: 4 | 6;
+  private readonly requestedPort: number;
+  private readonly keepaliveMs: number;
+  private readonly probeAfterMs: number;
+  private readonly forgetAfterMs: number;
+  private readonly maxPeers: number;
+  private readonly socketBufferBytes: number;
+  private readonly maxSendQueueBytes: number;
+  private readonly signalingTimeoutMs: number;
+  private readonly signalingInit: UdpSignalingInit | undefined;
+  private state: 'created' | 'starting' | 'open' | 'closed' = 'created';
+  private socket: dgram.Socket | undefined;
+  private nonce = 0;
+  private port = 0;
+  private self = '';
+  private address: PeerAddress;
+  private readonly endpoints = new Map<string, Endpoint>();
+  private readonly parsed = new Map<string, UdpAddress | undefined>();
+  private readonly messageHandlers = new Set<(from: PeerAddress, bytes: Uint8Array) => void>();
+  private readonly linkDownHandlers = new Set<(peer: PeerAddress) => void>();
+  private readonly probes = new Set<dgram.Socket>();
+  private readonly pendingListed: UdpAddress[] = [];
+  private ticker: ReturnType<typeof setInterval> | undefined;
+  private signaling: SignalingClient | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(init: UdpInit) {
+    const ip = canonicalHost(init.host ?? '127.0.0.1');
+    if (!ip) throw new SynodError('INVALID_ARGUMENT', `host must be an IP literal, got ${init.host}`);
+    this.host = ip.host;
+    this.family = ip.family;
+    this.requestedPort = option('port', init.port, 0, 0, 65535);
+    const defaultMtu = isLoopback(this.host, this.family) ? 8192 : 1200;
+    this.mtuBytes = option('mtuBytes', init.mtuBytes, defaultMtu, 64, MAX_UDP_PAYLOAD - HEADER_BYTES);
+    this.keepaliveMs = option('keepaliveMs', init.keepaliveMs, 250, 10);
+    this.probeAfterMs = option('probeAfterMs', init.probeAfterMs, 1000, 10);
+    this.forgetAfterMs = option('forgetAfterMs', init.forgetAfterMs, 30_000, 10);
+    this.maxPeers = option('maxPeers', init.maxPeers, 1024, 1);
+    this.socketBufferBytes = option('socketBufferBytes', init.socketBufferBytes, 4 * 1024 * 1024, 0);
+    this.maxSendQueueBytes = option('maxSendQueueBytes', init.maxSendQueueBytes, 4 * 1024 * 1024, 0);
+    this.signalingTimeoutMs = option('signalingTimeoutMs', init.signalingTimeoutMs, 5000, 1);
+    this.signalingInit = typeof init.signaling === 'string' ? { url: init.signaling } : init.signaling;
+    for (const address of init.peers ?? []) this.pendingListed.push(this.parseListed(address));
+    this.address = formatUdpAddress(this.host, this.requestedPort);
+  }
+
+  get localId(): PeerAddress {
+    return this.address;
+  }
+
+  get receiveBufferBytes(): number {
+    try {
+      return this.socket && this.state === 'open' ? this.socket.getRecvBufferSize() : 0;
+    } catch {
+      return 0;
+    }
+  }
+
+  async start(): Promise<void> {
+    if (this.state === 'closed') throw new SynodError('CLOSED', `transport ${this.localId} is closed`);
+    if (this.state !== 'created') return;
+    this.state = 'starting';
+    const socket = dgram.createSocket({
+      type: this.family === 4 ? 'udp4' : 'udp6',
+      ipv6Only: this.family === 6,
+      ...(this.socketBufferBytes > 0 ? { recvBufferSize: this.socketBufferBytes, sendBufferSize: this.socketBufferBytes } : {}),
+    });
+    this.socket = socket;
+    try {
+      await new Promise<void>((resolve, reject) => {
+        socket.once('error', reject);
+        socket.bind(this.requestedPort, this.host, () => {
+          socket.off('error', reject);
+          resolve();
+        });
+      });
+    } catch (cause) {
+      this.state = 'closed';
+      socket.close();
+      throw new SynodError('TRANSPORT', `cannot bind UDP ${endpointOf(this.host, this.requestedPort)}`, { cause });
+    }
+    // After bind, the socket's errors are send errors: counted, never thrown.
+    socket.on('error', () => this.stats.sendErrors++);
+    socket.on('message', (datagram, remote) => this.onDatagram(datagram, remote));
+    if (this.state !== 'starting') return; // aborted while binding
+    this.port = socket.address().port;
+    this.nonce = randomNonce();
+    this.self = endpointOf(this.host, this.port);
+    this.address = formatUdpAddress(this.host, this.port, this.nonce);
+    this.state = 'open';
+    for (const listed of this.pendingListed.splice(0)) this.list(listed);
+    this.ticker = setInterval(() => this.tick(), this.keepaliveMs);
+    this.ticker.unref();
+    if (this.signalingInit) await this.startSignaling(this.signalingInit);
+  }
+
+  send(to: PeerAddress, bytes: Uint8Array): void {
+    if (this.state !== 'open') {
+      this.stats.droppedUnreachable++;
+      return;
+    }
+    if (bytes.byteLength > this.mtuBytes) {
+      this.stats.droppedOversized++;
+      return;
+    }
+    const address = this.parse(to);
+    if (!address || address.family !== this.family || address.endpoint === this.self) {
+      this.stats.droppedUnreachable++;
+      return;
+    }
+    const endpoint = this.endpoints.get(address.endpoint);
+    if (endpoint && this.finished(endpoint, address.nonce)) {
+      this.stats.droppedUnreachable++;
+      return;
+    }
+    if (this.socket!.getSendQueueSize() > this.maxSendQueueBytes) {
+      this.stats.droppedBackpressure++;
+      return;
+    }
+    const datagram = Buffer.allocUnsafe(HEADER_BYTES + bytes.byteLength);
+    writeHeader(datagram, Kind.Data, this.nonce, address.nonce ?? 0);
+    datagram.set(bytes, HEADER_BYTES);
+    this.socket!.send(datagram, address.port, address.host);
+    this.stats.framesSent++;
+    this.stats.bytesSent += bytes.byteLength;
+    if (endpoint) endpoint.lastSentMs = performance.now();
+  }
+
+  onMessage(handler: (from: PeerAddress, bytes: Uint8Array) => void): () => void {
+    this.messageHandlers.add(handler);
+    return () => this.messageHandlers.delete(handler);
+  }
+
+  onLinkDown(handler: (peer: PeerAddress) => void): () => void {
+    this.linkDownHandlers.add(handler);
+    return () => this.linkDownHandlers.delete(handler);
+  }
+
+  peers(): PeerAddress[] {
+    if (this.state !== 'open') return [];
+    const peers: PeerAddress[] = [];
+    for (const endpoint of this.endpoints.values()) {
+      if (endpoint.state !== 'gone') peers.push(formatUdpAddress(endpoint.host, endpoint.port, endpoint.nonce));
+    }
+    return peers;
+  }
+
+  addPeer(address: string): void {
+    const parsed = this.parseListed(address);
+    if (this.state === 'open') this.list(parsed);
+    else if (this.state !== 'closed') this.pendingListed.push(parsed);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutDown(true);
+    return this.closing;
+  }
+
+  abort(): void {
+    this.closing ??= this.shutDown(false);
+  }
+
+  // ---------------------------------------------------------------- receiving
+
+  private onDatagram(datagram: Buffer, remote: dgram.RemoteInfo): void {
+    if (this.state !== 'open') return;
+    const header = readHeader(datagram);
+    if (!header) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    if (header.kind === Kind.Probe) {
+      // From a throwaway socket: nothing to learn, nothing to answer.
+      this.stats.controlReceived++;
+      return;
+    }
+    if (header.destinationNonce !== 0 && header.destinationNonce !== this.nonce) {
+      this.stats.droppedStale++; // meant for an earlier process on this port
+      return;
+    }
+    const payloadBytes = datagram.length - HEADER_BYTES;
+    if (header.kind === Kind.Data && payloadBytes > this.mtuBytes) {
+      this.stats.droppedOversized++;
+      return;
+    }
+    const ip = canonicalHost(remote.address);
+    const key = ip ? endpointOf(ip.host, remote.port) : undefined;
+    if (!ip || key === this.self) {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    let endpoint = this.endpoints.get(key!);
+    if (!endpoint) {
+      if (this.endpoints.size >= this.maxPeers) {
+        this.stats.droppedUnknownPeer++;
+        return;
+      }
+      endpoint = this.addEndpoint(ip.host, remote.port, false);
+    }
+    if (endpoint.retired.includes(header.senderNonce)) {
+      this.stats.droppedStale++; // a late datagram of a finished incarnation
+      return;
+    }
+    const nowMs = performance.now();
+    if (endpoint.nonce !== header.senderNonce) {
+      // A new process on this port: the old one is over.
+      if (endpoint.nonce !== undefined) this.retire(endpoint);
+      endpoint.nonce = header.senderNonce;
+      endpoint.heard = false;
+    }
+    if (header.kind === Kind.Bye) {
+      this.stats.controlReceived++;
+      this.retire(endpoint);
+      return;
+    }
+    endpoint.heard = true;
+    endpoint.state = 'alive';
+    endpoint.lastHeardMs = nowMs;
+    if (header.kind !== Kind.Data) {
+      this.stats.controlReceived++;
+      if (header.kind === Kind.Hello) this.sendControl(endpoint, Kind.HelloReply);
+      return;
+    }
+    this.stats.framesReceived++;
+    this.stats.bytesReceived += payloadBytes;
+    const from = formatUdpAddress(endpoint.host, endpoint.port, endpoint.nonce);
+    let first = true;
+    for (const handler of this.messageHandlers) {
+      // Each handler owns its bytes; a plain Uint8Array, not the Buffer subclass.
+      const bytes = first
+        ? new Uint8Array(datagram.buffer, datagram.byteOffset + HEADER_BYTES, payloadBytes)
+        : new Uint8Array(datagram.subarray(HEADER_BYTES));
+      callSafely(() => handler(from, bytes));
+      first = false;
+    }
+  }
+
+  // ---------------------------------------------------------------- peers and liveness
+
+  private parse(address: string): UdpAddress | undefined {
+    if (this.parsed.has(address)) return this.parsed.get(address);
+    const parsed = parseUdpAddress(address);
+    if (this.parsed.size >= PARSE_CACHE_SIZE) this.parsed.clear();
+    this.parsed.set(address, parsed);
+    return parsed;
+  }
+
+  private parseListed(address: string): UdpAddress {
+    const parsed = parseUdpAddress(address);
+    if (!parsed) throw new SynodError('INVALID_ARGUMENT', `not a UDP peer address: ${address} (e.g. udp:127.0.0.1:40001 or udp:[::1]:40001)`);
+    if (parsed.family !== this.family) {
+      throw new SynodError('INVALID_ARGUMENT', `${address} is IPv${parsed.family}; this transport binds IPv${this.family} ${this.host}`);
+    }
+    return parsed;
+  }
+
+  private addEndpoint(host: string, port: number, listed: boolean): Endpoint {
+    const nowMs = performance.now();
+    const endpoint: Endpoint = {
+      endpoint: endpointOf(host, port),
+      host,
+      port,
+      nonce: undefined,
+      listed,
+      state: 'unknown',
+      heard: false,
+      sinceMs: nowMs,
+      lastHeardMs: nowMs,
+      lastSentMs: -Infinity,
+      lastProbeMs: nowMs,
+      probing: false,
+      retired: [],
+    };
+    this.endpoints.set(endpoint.endpoint, endpoint);
+    return endpoint;
+  }
+
+  /** A peer from the static list, addPeer() or signaling. */
+  private list(address: UdpAddress): void {
+    if (address.endpoint === this.self || address.family !== this.family) return;
+    let endpoint = this.endpoints.get(address.endpoint);
+    if (!endpoint) endpoint = this.addEndpoint(address.host, address.port, true);
+    endpoint.listed = true;
+    if (address.nonce !== undefined && endpoint.nonce === undefined && !endpoint.retired.includes(address.nonce)) {
+      endpoint.nonce = address.nonce;
+      if (endpoint.state === 'gone') endpoint.state = 'unknown';
+    }
+    this.sendControl(endpoint, Kind.Hello);
+  }
+
+  /** True when `nonce` names an incarnation at this endpoint that is over. */
+  private finished(endpoint: Endpoint, nonce: number | undefined): boolean {
+    if (nonce !== undefined && endpoint.retired.includes(nonce)) return true;
+    return endpoint.state === 'gone' && (nonce === undefined || nonce === endpoint.nonce);
+  }
+
+  /** The current incarnation of `endpoint` is over (BYE, ICMP refusal, or a successor spoke). */
+  private retire(endpoint: Endpoint): void {
+    const nonce = endpoint.nonce;
+    const wasHeard = endpoint.heard && endpoint.state !== 'gone';
+    if (nonce !== undefined && !endpoint.retired.includes(nonce)) {
+      endpoint.retired.push(nonce);
+      if (endpoint.retired.length > RETIRED_KEPT) endpoint.retired.shift();
+    }
+    endpoint.state = 'gone';
+    endpoint.heard = false;
+    endpoint.sinceMs = performance.now();
+    if (wasHeard && nonce !== undefined) {
+      const peer = formatUdpAddress(endpoint.host, endpoint.port, nonce);
+      for (const handler of this.linkDownHandlers) callSafely(() => handler(peer));
+    }
+  }
+
+  private sendControl(endpoint: Endpoint, kind: Kind, done?: () => void): void {
+    const socket = this.socket!;
+    socket.send(controlDatagram(kind, this.nonce, endpoint.state === 'gone' ? 0 : (endpoint.nonce ?? 0)), endpoint.port, endpoint.host, (error) => {
+      if (error) this.stats.sendErrors++;
+      done?.();
+    });
+    this.stats.controlSent++;
+    endpoint.lastSentMs = performance.now();
+  }
+
+  private tick(): void {
+    if (this.state !== 'open') return;
+    const nowMs = performance.now();
+    for (const endpoint of [...this.endpoints.values()]) {
+      const silentMs = nowMs - Math.max(endpoint.lastHeardMs, endpoint.sinceMs);
+      if (!endpoint.listed && silentMs > this.forgetAfterMs) {
+        this.endpoints.delete(endpoint.endpoint);
+        continue;
+      }
+      if (endpoint.state === 'gone') {
+        // A listed peer may come back (a restart): keep saying hello, now and then.
+        if (endpoint.listed && nowMs - endpoint.lastSentMs >= this.probeAfterMs) this.sendControl(endpoint, Kind.Hello);
+        continue;
+      }
+      if (nowMs - endpoint.lastSentMs >= this.keepaliveMs) this.sendControl(endpoint, Kind.Hello);
+      if (silentMs > this.probeAfterMs && nowMs - endpoint.lastProbeMs > this.probeAfterMs) this.probe(endpoint);
+    }
+  }
+
+  /** Ask the kernel whether anybody still listens on a silent peer's port. */
+  private probe(endpoint: Endpoint): void {
+    if (endpoint.probing || this.probes.size >= MAX_PROBES_IN_FLIGHT) return;
+    endpoint.probing = true;
+    endpoint.lastProbeMs = performance.now();
+    this.stats.probesSent++;
+    const nonce = endpoint.nonce;
+    const socket = dgram.createSocket({ type: this.family === 4 ? 'udp4' : 'udp6', ipv6Only: this.family === 6 });
+    this.probes.add(socket);
+    let finished = false;
+    const finish = (refused: boolean) => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      endpoint.probing = false;
+      this.probes.delete(socket);
+      try {
+        socket.close();
+      } catch {
+        // already closed by shutDown
+      }
+      if (refused && this.state === 'open' && this.endpoints.get(endpoint.endpoint) === endpoint && endpoint.nonce === nonce && endpoint.state !== 'gone') {
+        this.stats.peersRefused++;
+        this.retire(endpoint);
+      }
+    };
+    const timer = setTimeout(() => finish(false), PROBE_WAIT_MS);
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(error.code === 'ECONNREFUSED'));
+    socket.bind(0, this.host, () => {
+      socket.connect(endpoint.port, endpoint.host, (error?: Error) => {
+        if (error || finished) return finish(false);
+        socket.send(controlDatagram(Kind.Probe, this.nonce, 0), (sendError) => {
+          if (sendError) finish((sendError as NodeJS.ErrnoException).code === 'ECONNREFUSED');
+        });
+      });
+    });
+  }
+
+  // ---------------------------------------------------------------- signaling
+
+  private async startSignaling(init: UdpSignalingInit): Promise<void> {
+    const client = signalingClient(init.url, init.room ?? 'synod', {
+      id: this.address,
+      meta: { transport: 'udp' },
+      ...(init.WebSocket ? { WebSocket: init.WebSocket } : {}),
+    });
+    this.signaling = client;
+    const learn = (id: string) => {
+      const address = parseUdpAddress(id);
+      if (address && address.family === this.family && this.state === 'open') this.list(address);
+    };
+    client.on('peers', (peers) => peers.forEach((peer) => learn(peer.id)));
+    client.on('join', (peer) => learn(peer.id));
+    client.on('leave', (id) => {
+      // A peer that left the room is not gone from the group (the server may have restarted);
+      // only an address never heard from is dropped.
+      const address = parseUdpAddress(id);
+      const endpoint = address && this.endpoints.get(address.endpoint);
+      if (endpoint && !endpoint.heard && endpoint.nonce === address.nonce) this.endpoints.delete(endpoint.endpoint);
+    });
+    try {
+      await client.ready(this.signalingTimeoutMs);
+    } catch (cause) {
+      await this.close();
+      throw new SynodError('TRANSPORT', `no answer from the signaling server ${init.url}`, { cause });
+    }
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  private async shutDown(sayBye: boolean): Promise<void> {
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    clearInterval(this.ticker);
+    for (const probe of this.probes) {
+      try {
+        probe.close();
+      } catch {
+        // closed already
+      }
+    }
+    this.probes.clear();
+    const signaling = this.signaling?.close();
+    const socket = this.socket;
+    if (socket && wasOpen && sayBye) {
+      const farewells: Promise<void>[] = [];
+      for (const endpoint of this.endpoints.values()) {
+        if (endpoint.state === 'gone') continue;
+        farewells.push(new Promise<void>((resolve) => this.sendControl(endpoint, Kind.Bye, resolve)));
+      }
+      await Promise.all(farewells);
+    }
+    if (socket && (wasOpen || this.port !== 0)) {
+      await new Promise<void>((resolve) => {
+        try {
+          socket.close(() => resolve());
+        } catch {
+          resolve();
+        }
+      });
+    } else if (socket) {
+      try {
+        socket.close();
+      } catch {
+        // not bound yet, or closed
+      }
+    }
+    await signaling;
+  }
+}
+
+/** A UDP transport: `udp({ host: '127.0.0.1', port: 40001, peers: ['udp:127.0.0.1:40002'] })`. */
+export function udp(init: UdpInit = {}): UdpTransport {
+  if (typeof init !== 'object' || init === null) throw new SynodError('INVALID_ARGUMENT', 'udp() takes an options object');
+  return new Udp(init);
+}
