@@ -1,5 +1,4 @@
-import { SynodError } from '@synod/core';
-import { emptyTransportStats, type PeerAddress, type Transport, type TransportStats } from '@synod/peer';
+import { SynodError, emptyTransportStats, type PeerAddress, type Transport, type TransportStats } from '@synod/core';
 
 /**
  * An in-process network: every transport created on one hub can reach every other one, with
