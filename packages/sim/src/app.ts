@@ -15,7 +15,7 @@ export interface PendingMessage {
   readonly payload: Uint8Array;
 }
 
-export type AppStatus = 'joining' | 'member' | 'minority' | 'leaving' | 'gone';
+export type AppStatus = 'joining' | 'member' | 'minority' | 'gone';
 
 /** What the driver must do after the app processed an upcall. */
 export type AppAction =
@@ -32,6 +32,8 @@ export class SimApp {
   readonly history: MemberHistory;
   state = new AppState();
   status: AppStatus = 'joining';
+  /** The app called leave(): it sends nothing more. */
+  leaving = false;
   view: View | undefined;
   /** Composed messages not yet accepted by send(), oldest first (kept in order across retries). */
   readonly pending: PendingMessage[] = [];
@@ -86,12 +88,14 @@ export class SimApp {
           state: this.state.digest(),
         });
         this.view = upcall.view;
-        if (this.status !== 'leaving') this.status = 'member';
+        this.status = 'member';
         return { kind: 'viewInstalled', view: upcall.view };
       case 'deliver': {
         const decoded = decodePayload(upcall.payload);
         this.state.apply(upcall.id);
         this.delivered.add(upcall.id);
+        // The core leaves minority silently when it hears a majority again; deliveries show it.
+        if (this.status === 'minority') this.status = 'member';
         events.push({
           t: 'deliver',
           atMs,

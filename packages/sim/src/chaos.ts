@@ -120,7 +120,7 @@ export class Chaos {
   }
 
   private leave(): void {
-    const members = this.cluster.upNodes().filter((node) => node.current?.app.status === 'member');
+    const members = this.cluster.upNodes().filter((node) => node.current?.app.status === 'member' && !node.current.app.leaving);
     if (members.length === 0) return;
     const node = this.random.pick(members);
     if (!this.cluster.keepsMajority(new Set([node]))) return;

@@ -169,6 +169,20 @@ describe('view agreement', () => {
     only(found, 'view-agreement');
     assert.match(found[0]?.message ?? '', /split brain: view 2/);
   });
+  it('reports a split brain once, without judging one side by the other', () => {
+    const world = new World();
+    const [a, b, c, d] = [world.member('a'), world.member('b'), world.member('c'), world.member('d')];
+    a.view(1, ['a', 'b']);
+    b.view(1, ['a', 'b']);
+    c.view(1, ['c', 'd']);
+    d.view(1, ['c', 'd']);
+    const [x, y] = [a.send('safe'), c.send('safe')];
+    a.deliver(x).view(2, ['a', 'b']);
+    b.deliver(x).view(2, ['a', 'b']);
+    c.deliver(y).view(2, ['c', 'd']);
+    d.deliver(y).view(2, ['c', 'd']);
+    only(checkAll(world.histories), 'view-agreement');
+  });
   it('catches a skipped view, a wrongly tagged delivery and a member missing from its own view', () => {
     const world = new World();
     const a = world.member('a').view(1, ['a', 'b']);
@@ -307,6 +321,31 @@ describe('total order', () => {
   });
 });
 
+describe('total order is not uniform, safe order is', () => {
+  function splitWorld(order: Order) {
+    const world = new World();
+    const [a, b, c] = [world.member('a'), world.member('b'), world.member('c')];
+    for (const m of [a, b, c]) m.view(1, ['a', 'b', 'c']);
+    const x = a.send(order);
+    const y = b.send(order);
+    c.deliverAll([x, y]);
+    c.history.events.push({ t: 'minority', atMs: 9, viewId: 1 });
+    c.history.events.push({ t: 'excluded', atMs: 10, reason: 'cut off' });
+    c.history.fate = 'excluded';
+    a.deliverAll([y, x]);
+    b.deliverAll([y, x]);
+    a.view(2, ['a', 'b']);
+    b.view(2, ['a', 'b']);
+    return world;
+  }
+  it('ignores the total order a member followed in a view it did not survive', () => {
+    assert.deepEqual(checkTotalOrder(splitWorld('total').histories), []);
+  });
+  it('holds every member to the safe order', () => {
+    only(checkTotalOrder(splitWorld('safe').histories), 'total-order');
+  });
+});
+
 describe('safe delivery', () => {
   it('catches a safe message delivered by a member that crashed but not by the survivors', () => {
     const world = new World();
@@ -343,18 +382,6 @@ describe('no loss', () => {
     only(checkNoLoss(world.histories), 'no-loss');
     assert.deepEqual(checkVirtualSynchrony(world.histories), []);
   });
-  it("catches a graceful leaver's message that the others never delivered", () => {
-    const world = new World();
-    const a = world.member('a').view(1, ['a', 'b', 'c']);
-    const b = world.member('b').view(1, ['a', 'b', 'c']);
-    const c = world.member('c').view(1, ['a', 'b', 'c']);
-    c.send('fifo');
-    c.history.events.push({ t: 'left', atMs: 50 });
-    c.history.fate = 'left';
-    a.view(2, ['a', 'b']);
-    b.view(2, ['a', 'b']);
-    only(checkNoLoss(world.histories), 'no-loss');
-  });
 });
 
 describe('integrity', () => {
@@ -381,6 +408,26 @@ describe('state transfer', () => {
     const { world, d } = validWorld();
     d.history.events.splice(1, 1, { t: 'loadState', atMs: 0, state: '0:0:0', integrity: 'ok' });
     only(checkStateTransfer(world.histories), 'state-transfer');
+  });
+  it('catches a live joiner that never received its state, or delivered without it', () => {
+    const world = new World();
+    const a = world.member('a').view(1, ['a']).view(2, ['a', 'b']);
+    const b = world.member('b').view(2, ['a', 'b']);
+    const m = a.send('fifo');
+    a.deliver(m);
+    const found = checkStateTransfer(world.histories);
+    only(found, 'state-transfer');
+    assert.match(found[0]?.message ?? '', /b joined view 2 and never received its state/);
+    b.deliver(m);
+    assert.match(checkStateTransfer(world.histories)[0]?.message ?? '', /b joined view 2 and delivered a:2:1 without loading state/);
+  });
+  it('accepts a joiner whose transfer was abandoned before it claimed any state', () => {
+    const world = new World();
+    world.member('a').view(1, ['a']).view(2, ['a', 'b']);
+    const b = world.member('b').view(2, ['a', 'b']);
+    b.history.events.push({ t: 'excluded', atMs: 5, reason: 'the state provider left' });
+    b.history.fate = 'excluded';
+    assert.deepEqual(checkStateTransfer(world.histories), []);
   });
   it('catches a state loaded after deliveries', () => {
     const world = new World();

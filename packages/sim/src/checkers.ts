@@ -54,8 +54,11 @@ interface Index {
   readonly deliveredIn: Map<MemberId, Map<number, Set<string>>>;
   /** member → id → position in the member's delivery sequence. */
   readonly position: Map<MemberId, Map<string, number>>;
-  /** viewId V → members that installed V and then V+1. */
-  readonly survivors: Map<number, MemberId[]>;
+  /** member → viewId → the key of the view it installed under that id (id and membership, so
+   *  that after a split brain, which view agreement reports, each side is judged on its own). */
+  readonly viewKey: Map<MemberId, Map<number, string>>;
+  /** view key of V → the members that installed V and then V+1. */
+  readonly survivors: Map<string, { viewId: number; members: MemberId[] }>;
   /** origin#appSeq → the sender's record. */
   readonly sentByOrigin: Map<string, { history: MemberHistory; record: SentRecord }>;
 }
@@ -69,6 +72,7 @@ function indexOf(histories: readonly MemberHistory[]): Index {
     byMember: new Map(),
     deliveredIn: new Map(),
     position: new Map(),
+    viewKey: new Map(),
     survivors: new Map(),
     sentByOrigin: new Map(),
   };
@@ -76,16 +80,19 @@ function indexOf(histories: readonly MemberHistory[]): Index {
     index.byMember.set(history.member, history);
     const deliveredIn = new Map<number, Set<string>>();
     const position = new Map<string, number>();
+    const viewKey = new Map<number, string>();
     let current: number | undefined;
     let deliveries = 0;
     for (const event of history.events) {
       if (event.t === 'view') {
         if (current !== undefined && event.viewId === current + 1) {
-          const list = index.survivors.get(current) ?? [];
-          list.push(history.member);
-          index.survivors.set(current, list);
+          const key = viewKey.get(current) as string;
+          const entry = index.survivors.get(key) ?? { viewId: current, members: [] };
+          entry.members.push(history.member);
+          index.survivors.set(key, entry);
         }
         current = event.viewId;
+        viewKey.set(current, `${current}|${event.members.join(',')}`);
         if (!deliveredIn.has(current)) deliveredIn.set(current, new Set());
       } else if (event.t === 'deliver') {
         if (!position.has(event.id)) position.set(event.id, deliveries);
@@ -96,6 +103,7 @@ function indexOf(histories: readonly MemberHistory[]): Index {
       }
     }
     index.deliveredIn.set(history.member, deliveredIn);
+    index.viewKey.set(history.member, viewKey);
     index.position.set(history.member, position);
     for (const record of history.sent) {
       index.sentByOrigin.set(`${history.member}#${record.appSeq}`, { history, record });
@@ -201,7 +209,7 @@ export function checkViewAgreement(histories: readonly MemberHistory[]): Violati
 export function checkVirtualSynchrony(histories: readonly MemberHistory[]): Violation[] {
   const report = new Report('virtual-synchrony');
   const index = indexOf(histories);
-  for (const [viewId, members] of index.survivors) {
+  for (const { viewId, members } of index.survivors.values()) {
     const sets = members.map((m) => index.deliveredIn.get(m)?.get(viewId) ?? new Set<string>());
     const union = new Set<string>();
     for (const set of sets) for (const id of set) union.add(id);
@@ -301,14 +309,31 @@ export function checkCausal(histories: readonly MemberHistory[]): Violation[] {
 
 /** Any two members deliver their common total and safe messages in the same relative order, and
  *  the union of all those orders has no cycle. (Every pairwise disagreement is such a cycle, so
- *  the cheap cycle search runs first and the pairwise comparison only explains what it found.) */
+ *  the cheap cycle search runs first and the pairwise comparison only explains what it found.)
+ *  Total order is not uniform, safe is: a member that delivered 'total' messages in a view it did
+ *  not survive (it crashed or was cut off before the next view) may have followed a sequencer
+ *  order that the survivors never learnt, so those deliveries are left out; its safe ones count. */
 export function checkTotalOrder(histories: readonly MemberHistory[]): Violation[] {
   const report = new Report('total-order');
-  const isOrdered = (order: Order): boolean => order === 'total' || order === 'safe';
-  const sequences = histories.map((history) => ({
-    member: history.member,
-    ids: history.events.filter((e): e is Deliver => e.t === 'deliver' && isOrdered(e.order)).map((e) => e.id),
-  }));
+  const survivedViews = (history: MemberHistory): Set<number> => {
+    const survived = new Set<number>();
+    let last: number | undefined;
+    for (const event of history.events) {
+      if (event.t !== 'view') continue;
+      if (last !== undefined && event.viewId === last + 1) survived.add(last);
+      last = event.viewId;
+    }
+    if (last !== undefined && (history.fate === 'live' || history.fate === 'left')) survived.add(last);
+    return survived;
+  };
+  const sequences = histories.map((history) => {
+    const survived = survivedViews(history);
+    const counts = (e: Deliver): boolean => e.order === 'safe' || (e.order === 'total' && survived.has(e.viewId));
+    return {
+      member: history.member,
+      ids: history.events.filter((e): e is Deliver => e.t === 'deliver' && counts(e)).map((e) => e.id),
+    };
+  });
   const successors = new Map<string, Set<string>>();
   const inDegree = new Map<string, number>();
   for (const { ids } of sequences) {
@@ -371,7 +396,8 @@ export function checkSafe(histories: readonly MemberHistory[]): Violation[] {
   for (const history of histories) {
     for (const event of history.events) {
       if (event.t !== 'deliver' || event.order !== 'safe' || reported.has(event.id)) continue;
-      for (const survivor of index.survivors.get(event.viewId) ?? []) {
+      const key = index.viewKey.get(history.member)?.get(event.viewId) ?? '';
+      for (const survivor of index.survivors.get(key)?.members ?? []) {
         if (index.deliveredIn.get(survivor)?.get(event.viewId)?.has(event.id)) continue;
         reported.add(event.id);
         report.add(
@@ -406,26 +432,24 @@ export function checkNoDuplicates(histories: readonly MemberHistory[]): Violatio
   return report.done();
 }
 
-/** A message sent in view V by a member that went on to V+1 (or left gracefully from V) is
- *  delivered in V by every member that went from V to V+1. */
+/** A message sent in view V by a member that went on to V+1 is delivered in V by every member
+ *  that went from V to V+1. (A member that left is not held to this: its 'left' may follow an
+ *  exclusion while it was leaving, which loses its last messages like a crash does.) */
 export function checkNoLoss(histories: readonly MemberHistory[]): Violation[] {
   const report = new Report('no-loss');
   const index = indexOf(histories);
   for (const sender of histories) {
-    const views = sender.events.filter((e) => e.t === 'view').map((e) => (e as { viewId: number }).viewId);
-    const lastView = views[views.length - 1];
     for (const record of sender.sent) {
       if (record.id === undefined) continue;
       const viewId = viewIdOfMessage(record.id);
       if (viewId === undefined) continue;
-      const survived = index.survivors.get(viewId)?.includes(sender.member) ?? false;
-      const leftGracefully = sender.fate === 'left' && lastView === viewId;
-      if (!survived && !leftGracefully) continue;
-      for (const receiver of index.survivors.get(viewId) ?? []) {
+      const survivors = index.survivors.get(index.viewKey.get(sender.member)?.get(viewId) ?? '')?.members ?? [];
+      if (!survivors.includes(sender.member)) continue;
+      for (const receiver of survivors) {
         if (index.deliveredIn.get(receiver)?.get(viewId)?.has(record.id)) continue;
         report.add(
           `${receiver} went from view ${viewId} to ${viewId + 1} without delivering ${record.id}, sent by ` +
-            `${sender.member} which ${leftGracefully ? 'left gracefully' : `also reached view ${viewId + 1}`}`,
+            `${sender.member} which also reached view ${viewId + 1}`,
         );
       }
     }
@@ -472,11 +496,14 @@ export function checkIntegrity(histories: readonly MemberHistory[]): Violation[]
  *  abandoned (it is then excluded, or crashes) never claims a state, but a live one must get it. */
 export function checkStateTransfer(histories: readonly MemberHistory[]): Violation[] {
   const report = new Report('state-transfer');
-  const states = new Map<number, Map<string, MemberId[]>>();
-  const record = (viewId: number, state: string, member: MemberId): void => {
-    const byState = states.get(viewId) ?? new Map<string, MemberId[]>();
+  // By view id and membership: after a split brain (view agreement's to report) each side is
+  // judged on its own.
+  const states = new Map<string, Map<string, MemberId[]>>();
+  const record = (view: { viewId: number; members: string }, state: string, member: MemberId): void => {
+    const key = `${view.viewId} [${view.members}]`;
+    const byState = states.get(key) ?? new Map<string, MemberId[]>();
     byState.set(state, [...(byState.get(state) ?? []), member]);
-    states.set(viewId, byState);
+    states.set(key, byState);
   };
   for (const history of histories) {
     const me = history.member;
@@ -485,17 +512,17 @@ export function checkStateTransfer(histories: readonly MemberHistory[]): Violati
     const joiner = firstView !== undefined && firstView.viewId > 1 && firstView.members.some((m) => m !== me);
     let loaded = false;
     let views = 0;
-    let pending: { viewId: number; state: string; awaitsLoad: boolean } | undefined;
+    let pending: { viewId: number; members: string; state: string; awaitsLoad: boolean } | undefined;
     const settle = (next: string): void => {
       if (pending === undefined) return;
       if (pending.awaitsLoad) report.add(`${me} joined view ${pending.viewId} and ${next} without loading state`);
-      record(pending.viewId, pending.state, me);
+      record(pending, pending.state, me);
       pending = undefined;
     };
     for (const event of history.events) {
       if (event.t === 'view') {
         settle(`installed view ${event.viewId}`);
-        pending = { viewId: event.viewId, state: event.state, awaitsLoad: joiner && views++ === 0 };
+        pending = { viewId: event.viewId, members: event.members.join(','), state: event.state, awaitsLoad: joiner && views++ === 0 };
       } else if (event.t === 'loadState') {
         if (loaded) report.add(`${me} loaded state twice`);
         else if (pending === undefined || !pending.awaitsLoad) report.add(`${me} loaded state after it had delivered messages`);
@@ -511,13 +538,13 @@ export function checkStateTransfer(histories: readonly MemberHistory[]): Violati
     if (pending?.awaitsLoad) {
       if (history.fate === 'live') report.add(`${me} joined view ${pending.viewId} and never received its state`);
     } else if (pending !== undefined) {
-      record(pending.viewId, pending.state, me);
+      record(pending, pending.state, me);
     }
   }
-  for (const [viewId, byState] of states) {
+  for (const [view, byState] of states) {
     if (byState.size <= 1) continue;
     const groups = [...byState].map(([state, members]) => `${state} at ${sample(members, 4)}`);
-    report.add(`view ${viewId} installed with different app states: ${groups.join(' | ')}`);
+    report.add(`view ${view} installed with different app states: ${groups.join(' | ')}`);
   }
   return report.done();
 }

@@ -130,12 +130,17 @@ async function main(): Promise<void> {
   if (jobs <= 1) {
     for (let seed = options.seed; seed <= last; seed++) record(runOne(seed, options));
   } else {
+    const tsxApi = import.meta.resolve('tsx/esm/api');
     await Promise.all(
       Array.from({ length: jobs }, (_, job) => {
         const seeds: number[] = [];
         for (let seed = options.seed + job; seed <= last; seed += jobs) seeds.push(seed);
         return new Promise<void>((resolve, reject) => {
-          const worker = new Worker(new URL(import.meta.url), { workerData: { seeds, options } });
+          // Workers do not inherit the parent's TypeScript loader hooks: register tsx first.
+          const bootstrap =
+            `import(${JSON.stringify(tsxApi)}).then((tsx) => { tsx.register(); ` +
+            `return import(${JSON.stringify(import.meta.url)}); });`;
+          const worker = new Worker(bootstrap, { eval: true, workerData: { seeds, options } });
           worker.on('message', (outcome: Outcome) => record(outcome));
           worker.on('error', reject);
           worker.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`worker exited with ${code}`))));

@@ -190,9 +190,9 @@ export class Cluster {
 
   leave(node: SimNode, returnAfterMs?: number): void {
     const inc = node.current;
-    if (inc === undefined || !inc.alive || inc.app.status !== 'member') return;
+    if (inc === undefined || !inc.alive || inc.app.status !== 'member' || inc.app.leaving) return;
     this.counters.leaves++;
-    inc.app.status = 'leaving';
+    inc.app.leaving = true;
     node.wantsUp = false;
     node.returnAfterLeaveMs = returnAfterMs;
     this.input(inc.id, 'leave', (m, now) => m.leave(now));
@@ -221,7 +221,7 @@ export class Cluster {
       for (const id of view.members) {
         const inc = this.incarnations.get(id);
         if (inc === undefined || !inc.alive || without.has(inc.node)) continue;
-        if (inc.app.status === 'minority' || inc.app.status === 'leaving') continue;
+        if (inc.app.status === 'minority' || inc.app.leaving) continue;
         counts.set(block(inc.node), (counts.get(block(inc.node)) ?? 0) + 1);
       }
       if (Math.max(0, ...counts.values()) * 2 <= view.members.length) return false;
@@ -408,7 +408,7 @@ export class Cluster {
   private compose(inc: Incarnation): void {
     if (!inc.alive || !this.workloadOn) return;
     const workload = this.options.workload;
-    if (inc.app.status === 'member' && inc.app.pending.length < workload.maxPending) {
+    if (inc.app.status === 'member' && !inc.app.leaving && inc.app.pending.length < workload.maxPending) {
       const random = this.appPrng;
       const order = random.weighted(workload.orderWeights);
       const sizeBytes = random.chance(workload.largeRate)
@@ -427,7 +427,7 @@ export class Cluster {
   /** Hands pending messages to send() in order until it refuses. */
   private flush(inc: Incarnation): void {
     // A leaving app sends nothing more (what it still holds is dropped with it).
-    while (inc.alive && inc.app.status !== 'leaving' && inc.app.pending.length > 0) {
+    while (inc.alive && !inc.app.leaving && inc.app.pending.length > 0) {
       const message = inc.app.pending[0] as { order: Order; payload: Uint8Array };
       let localId: number;
       try {
