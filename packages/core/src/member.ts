@@ -57,6 +57,7 @@ const DEFAULTS = {
 const MAX_NAK_UNITS = 256;
 const MAX_FUTURE_FRAMES = 1024;
 const XFER_WINDOW_CHUNKS = 64;
+const SILENT_ROUNDS_BEFORE_FOUNDING = 3;
 
 export class Member {
   readonly self: MemberId;
@@ -105,6 +106,7 @@ export class Member {
   private discoveryReplies = new Map<MemberId, FrameOf<'discoverReply'>>();
   private phaseDeadlineMs = 0;
   private joinTarget: MemberId | undefined;
+  private silentRounds = 0;
 
   // App sends.
   private readonly sendQueue: QueuedSend[] = [];
@@ -481,8 +483,12 @@ export class Member {
       return;
     }
     // Nobody is in a group. Among those looking, the smallest id founds it; the others wait.
+    // Contacts that stay silent may be slow rather than gone, so a peer founds alone only after
+    // several silent rounds (two groups of one name never merge; patience is the cheap defence).
     const looking = [...this.discoveryReplies.keys(), this.self].sort();
-    if (this.phase === 'discovering' && looking[0] === this.self) this.found();
+    this.silentRounds = this.discoveryReplies.size === 0 ? this.silentRounds + 1 : 0;
+    const patient = this.discoveryReplies.size > 0 || this.silentRounds >= SILENT_ROUNDS_BEFORE_FOUNDING;
+    if (this.phase === 'discovering' && looking[0] === this.self && patient) this.found();
     else this.startDiscovery();
   }
 
