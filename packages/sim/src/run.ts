@@ -142,7 +142,7 @@ export function runSimulation(options: RunOptions): RunResult {
       bufferedBytes: safeBufferedBytes(inc.member),
       unsentMessages: inc.app.unsentCount(),
     })),
-    bufferBoundBytes: options.bufferBoundBytes ?? 64 * 1024,
+    bufferBoundBytes: options.bufferBoundBytes ?? 8 * 1024,
   };
   const violations = [...cluster.violations, ...checkAll(cluster.histories, final)];
 
