@@ -209,14 +209,22 @@ export class Cluster {
   }
 
   /**
-   * Would the latest views (current and previous) still have a connected majority of working
-   * members if `without` stopped and the network were split as `blockOf` says? The fault schedule
-   * only injects faults that keep this true, so the group can always make progress: losing the
-   * primary partition forever is a legitimate outcome, not a bug the simulator is looking for.
+   * Would the latest view (and the previous one, while some live member has not installed the
+   * latest yet) still have a connected majority of working members if `without` stopped and the
+   * network were split as `blockOf` says? The fault schedule only injects faults that keep this
+   * true, so the group can always make progress: losing the primary partition forever is a
+   * legitimate outcome, not a bug the simulator is looking for.
    */
   keepsMajority(without: ReadonlySet<SimNode>, blockOf?: (node: SimNode) => number): boolean {
     const block = blockOf ?? ((node: SimNode) => this.network.blockOfNode(node.index));
-    for (const view of this.latestViews()) {
+    const [latest, previous] = this.latestViews();
+    const settled = latest?.members.every((id) => {
+      const inc = this.incarnations.get(id);
+      return inc === undefined || !inc.alive || inc.app.view?.viewId === latest.viewId;
+    });
+    const views = settled || previous === undefined ? [latest] : [latest, previous];
+    for (const view of views) {
+      if (view === undefined) continue;
       const counts = new Map<number, number>();
       for (const id of view.members) {
         const inc = this.incarnations.get(id);
