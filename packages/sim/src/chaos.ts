@@ -50,6 +50,7 @@ export class Chaos {
     this.running = false;
     this.partitionGeneration++;
     this.cluster.network.heal();
+    this.cluster.note('quiet phase: heal, no loss or duplication');
     this.cluster.network.knobs.lossRate = 0;
     this.cluster.network.knobs.duplicateRate = 0;
     this.cluster.onBlock = undefined;
@@ -77,7 +78,9 @@ export class Chaos {
         this.cluster.onBlock = undefined;
         this.cluster.queue.after(this.random.real(0, 20), () => {
           const coordinator = this.coordinatorNode();
-          if (this.running && coordinator !== undefined && this.crash(coordinator)) this.counters.crashesOnFlush++;
+          if (!this.running || coordinator === undefined) return;
+          this.cluster.note(`flush seen: crash the coordinator ${coordinator.current?.id}`);
+          if (this.crash(coordinator)) this.counters.crashesOnFlush++;
         });
       };
     }
@@ -85,7 +88,9 @@ export class Chaos {
       this.cluster.onSaveState = (provider) => {
         this.cluster.onSaveState = undefined;
         this.cluster.queue.after(this.random.real(0, 10), () => {
-          if (this.running && this.crash(provider.node)) this.counters.crashesOnTransfer++;
+          if (!this.running) return;
+          this.cluster.note(`snapshot seen: crash the provider ${provider.id}`);
+          if (this.crash(provider.node)) this.counters.crashesOnTransfer++;
         });
       };
     }
@@ -96,8 +101,11 @@ export class Chaos {
     if (this.happens(profile.lossBurstPerSec) && this.cluster.network.knobs.lossRate === this.baseLossRate) {
       this.counters.lossBursts++;
       this.cluster.network.knobs.lossRate = this.random.real(0.2, 0.5);
+      this.cluster.note(`loss burst ${(this.cluster.network.knobs.lossRate * 100).toFixed(0)}%`);
       this.cluster.queue.after(this.random.real(100, 800), () => {
-        if (this.running) this.cluster.network.knobs.lossRate = this.baseLossRate;
+        if (!this.running) return;
+        this.cluster.network.knobs.lossRate = this.baseLossRate;
+        this.cluster.note('loss burst over');
       });
     }
     if (this.happens(profile.garbagePerSec)) this.garbage();
@@ -152,13 +160,18 @@ export class Chaos {
       const relabel = (block: number): number => (block === primary ? 0 : block === 0 ? primary : block);
       const byBlock: number[][] = [];
       for (const [node, block] of blockOf) (byBlock[relabel(block)] ??= []).push(node.index);
-      this.cluster.network.partition(byBlock.map((nodes) => nodes ?? []));
+      const nodeBlocks = byBlock.map((nodes) => nodes ?? []);
+      this.cluster.network.partition(nodeBlocks);
+      const names = (nodes: number[]) => nodes.map((n) => this.cluster.nodes[n - 1]?.current?.id ?? `node ${n}`).join(',');
+      this.cluster.note(`partition ${nodeBlocks.map((nodes) => `{${names(nodes)}}`).join(' | ')}`);
       this.cluster.counters.partitions++;
       this.counters.partitions++;
       const generation = ++this.partitionGeneration;
       const [min, max] = this.profile.partitionMs;
       this.cluster.queue.after(this.random.real(min, max), () => {
-        if (generation === this.partitionGeneration) this.cluster.network.heal();
+        if (generation !== this.partitionGeneration) return;
+        this.cluster.network.heal();
+        this.cluster.note('heal');
       });
       return;
     }

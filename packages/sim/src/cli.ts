@@ -92,6 +92,7 @@ function writeTrace(dir: string, result: RunResult): void {
     stats: result.stats,
     final: result.final,
     violations: result.violations,
+    timeline: result.timeline,
     sent: Object.fromEntries(result.histories.map((h) => [h.member, h.sent])),
     fates: Object.fromEntries(result.histories.map((h) => [h.member, h.fate])),
   };

@@ -96,6 +96,8 @@ export class Cluster {
     notJoined: 0,
     staleXfers: 0,
   };
+  /** What the fault schedule and the runner did, in order: the first thing to read on a failure. */
+  readonly timeline: { atMs: number; what: string }[] = [];
   /** Every view any member installed, by id (the first membership seen; checkers judge conflicts). */
   readonly views = new Map<number, readonly MemberId[]>();
   maxViewId = 0;
@@ -180,6 +182,7 @@ export class Cluster {
     const inc = node.current;
     if (inc === undefined || !inc.alive) return;
     this.counters.crashes++;
+    this.note(`crash ${inc.id}${restartAfterMs === undefined ? '' : `, restart in ${restartAfterMs.toFixed(0)}ms`}`);
     this.retire(inc, 'crashed');
     node.wantsUp = false;
     if (restartAfterMs !== undefined) {
@@ -192,6 +195,7 @@ export class Cluster {
     const inc = node.current;
     if (inc === undefined || !inc.alive || inc.app.status !== 'member' || inc.app.leaving) return;
     this.counters.leaves++;
+    this.note(`leave ${inc.id}${returnAfterMs === undefined ? '' : `, return in ${returnAfterMs.toFixed(0)}ms`}`);
     inc.app.leaving = true;
     node.wantsUp = false;
     node.returnAfterLeaveMs = returnAfterMs;
@@ -291,6 +295,10 @@ export class Cluster {
     return { converged: true, note: `view ${view.viewId} of ${members.length} members` };
   }
 
+  note(what: string): void {
+    this.timeline.push({ atMs: Math.round(this.nowMs * 10) / 10, what });
+  }
+
   violation(checker: string, message: string): void {
     this.violations.push({ checker, message: `${message} (at ${this.nowMs.toFixed(1)}ms)` });
   }
@@ -379,6 +387,7 @@ export class Cluster {
         const node = inc.node;
         if (action.fate === 'excluded') {
           this.counters.exclusions++;
+          this.note(`${inc.id} excluded`);
           this.requestJoin(node, this.appPrng.real(0, this.options.app.rejoinDelayMs));
         } else if (node.returnAfterLeaveMs !== undefined) {
           this.requestJoin(node, node.returnAfterLeaveMs);
@@ -410,7 +419,8 @@ export class Cluster {
       return;
     }
     this.counters.joins++;
-    this.spawn(node);
+    const inc = this.spawn(node);
+    if (inc !== undefined) this.note(`join ${inc.id}`);
   }
 
   private compose(inc: Incarnation): void {

@@ -58,6 +58,8 @@ export interface RunResult {
   readonly stats: RunStats;
   readonly histories: readonly MemberHistory[];
   readonly final: FinalState;
+  /** Faults and runner actions with their virtual times. */
+  readonly timeline: readonly { atMs: number; what: string }[];
 }
 
 export function runSimulation(options: RunOptions): RunResult {
@@ -101,6 +103,7 @@ export function runSimulation(options: RunOptions): RunResult {
   }
 
   // Safety phase: faults under load.
+  cluster.note('safety phase');
   Object.assign(cluster.network.knobs, { lossRate, duplicateRate });
   const chaos = new Chaos(cluster, new Prng(seed).derive('chaos'), scenario.faults, maxNodes);
   chaos.start();
@@ -175,7 +178,7 @@ export function runSimulation(options: RunOptions): RunResult {
     network: cluster.network.stats,
     member: memberStats,
   };
-  return { seed, scenario, violations, stats, histories: cluster.histories, final };
+  return { seed, scenario, violations, stats, histories: cluster.histories, final, timeline: cluster.timeline };
 }
 
 function safeBufferedBytes(member: { bufferedBytes(): number }): number {
