@@ -161,6 +161,7 @@ export class Chaos {
       const byBlock: number[][] = [];
       for (const [node, block] of blockOf) (byBlock[relabel(block)] ??= []).push(node.index);
       const nodeBlocks = byBlock.map((nodes) => nodes ?? []);
+      if (nodeBlocks.filter((nodes) => nodes.length > 0).length < 2) return; // only joiners were cut off
       this.cluster.network.partition(nodeBlocks);
       const names = (nodes: number[]) => nodes.map((n) => this.cluster.nodes[n - 1]?.current?.id ?? `node ${n}`).join(',');
       this.cluster.note(`partition ${nodeBlocks.map((nodes) => `{${names(nodes)}}`).join(' | ')}`);

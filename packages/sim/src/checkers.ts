@@ -153,7 +153,15 @@ export function checkViewAgreement(histories: readonly MemberHistory[]): Violati
               `but [${event.members.join(',')}] at ${me}`,
           );
         }
-        if (view !== undefined) {
+        if (view !== undefined && event.viewId === view.viewId + 1) {
+          // Oldest first: survivors keep their relative order and newcomers come after them.
+          const kept = view.members.filter((m) => event.members.includes(m));
+          if (!sameList(kept, event.members.slice(0, kept.length))) {
+            report.add(
+              `view ${event.viewId} [${event.members.join(',')}] at ${me} does not keep the survivors of view ` +
+                `${view.viewId} [${view.members.join(',')}] first and in order`,
+            );
+          }
           const previous = new Set(view.members);
           const joined = event.members.filter((m) => !previous.has(m));
           const left = view.members.filter((m) => !event.members.includes(m));
@@ -188,18 +196,6 @@ export function checkViewAgreement(histories: readonly MemberHistory[]): Violati
       } else if (event.t === 'excluded' || event.t === 'left') {
         ended = event.t;
       }
-    }
-  }
-  // Oldest first: survivors keep their relative order and newcomers come after them.
-  for (const [viewId, next] of membership) {
-    const previous = membership.get(viewId - 1);
-    if (previous === undefined) continue;
-    const kept = previous.members.filter((m) => next.members.includes(m));
-    if (!sameList(kept, next.members.slice(0, kept.length))) {
-      report.add(
-        `view ${viewId} [${next.members.join(',')}] does not keep the survivors of view ${viewId - 1} ` +
-          `[${previous.members.join(',')}] first and in order`,
-      );
     }
   }
   return report.done();
