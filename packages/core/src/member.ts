@@ -57,7 +57,8 @@ const DEFAULTS = {
 const MAX_NAK_UNITS = 256;
 const MAX_FUTURE_FRAMES = 1024;
 const XFER_WINDOW_CHUNKS = 64;
-const SILENT_ROUNDS_BEFORE_FOUNDING = 3;
+/** Rounds a would-be founder listens before founding: a peer looking in any of them outranks it. */
+const FOUNDING_ROUNDS = 3;
 
 export class Member {
   readonly self: MemberId;
@@ -106,7 +107,9 @@ export class Member {
   private discoveryReplies = new Map<MemberId, FrameOf<'discoverReply'>>();
   private phaseDeadlineMs = 0;
   private joinTarget: MemberId | undefined;
-  private silentRounds = 0;
+  private discoveryRound = 0;
+  /** Peers heard looking for the group (not in it), with the discovery round they were heard in. */
+  private readonly lookingHeard = new Map<MemberId, number>();
 
   // App sends.
   private readonly sendQueue: QueuedSend[] = [];
@@ -346,13 +349,27 @@ export class Member {
       case 'xferChunk':
       case 'xferWait':
         return this.onXferReply(from, frame);
+      // A transfer outlives the view it started in (more members may join meanwhile): it is keyed
+      // by its own view id and checked against the joiners it serves, not against the current view.
+      case 'xferRequest':
+        return this.onXferRequest(from, frame);
+      case 'xferDone': {
+        const provider = this.providers.get(frame.viewId);
+        provider?.joiners.delete(from);
+        if (provider && provider.joiners.size === 0) this.providers.delete(frame.viewId);
+        return;
+      }
       default:
         return this.dispatchViewFrame(from, frame, bytes);
     }
   }
 
   /** Frames that only members of this member's current view may send. */
-  private dispatchViewFrame(from: MemberId, frame: Exclude<Frame, { kind: 'discover' | 'discoverReply' | 'joinRequest' | 'view' | 'viewRequest' | 'notMember' | 'xferChunk' | 'xferWait' }>, bytes: Uint8Array): void {
+  private dispatchViewFrame(
+    from: MemberId,
+    frame: Exclude<Frame, { kind: 'discover' | 'discoverReply' | 'joinRequest' | 'view' | 'viewRequest' | 'notMember' | 'xferChunk' | 'xferWait' | 'xferRequest' | 'xferDone' }>,
+    bytes: Uint8Array,
+  ): void {
     const epoch = this.epoch;
     if (!epoch || (this.phase !== 'member' && this.phase !== 'minority')) {
       this.stats.droppedStale++;
@@ -411,14 +428,6 @@ export class Member {
       case 'viewAck':
         this.viewAcksPending.delete(from);
         return;
-      case 'xferRequest':
-        return this.onXferRequest(from, frame);
-      case 'xferDone': {
-        const provider = this.providers.get(frame.viewId);
-        provider?.joiners.delete(from);
-        if (provider && provider.joiners.size === 0) this.providers.delete(frame.viewId);
-        return;
-      }
     }
   }
 
@@ -448,12 +457,16 @@ export class Member {
 
   private startDiscovery(): void {
     this.phase = 'discovering';
+    this.discoveryRound++;
     this.discoveryReplies = new Map();
     this.phaseDeadlineMs = this.nowMs + this.options.discoveryMs;
     this.sendFrame(this.contacts, { kind: 'discover' });
   }
 
   private onDiscover(from: MemberId): void {
+    // Whoever asks is looking too: a founder must know every peer looking, not only those that
+    // answered its own question (which may have gone out before they started).
+    if (this.phase === 'discovering' || this.phase === 'joining') this.lookingHeard.set(from, this.discoveryRound);
     const inGroup = (this.phase === 'member' || this.phase === 'minority') && !this.leaving;
     const view = this.epoch?.view;
     this.sendFrame([from], {
@@ -467,6 +480,7 @@ export class Member {
   private onDiscoverReply(from: MemberId, frame: FrameOf<'discoverReply'>): void {
     if (this.phase !== 'discovering' && this.phase !== 'joining') return;
     this.discoveryReplies.set(from, frame);
+    if (!frame.inGroup) this.lookingHeard.set(from, this.discoveryRound);
     if (frame.inGroup && this.phase === 'joining') this.joinTarget = frame.coordinator;
   }
 
@@ -482,13 +496,12 @@ export class Member {
       this.sendFrame(this.contacts, { kind: 'discover' });
       return;
     }
-    // Nobody is in a group. Among those looking, the smallest id founds it; the others wait.
-    // Contacts that stay silent may be slow rather than gone, so a peer founds alone only after
-    // several silent rounds (two groups of one name never merge; patience is the cheap defence).
-    const looking = [...this.discoveryReplies.keys(), this.self].sort();
-    this.silentRounds = this.discoveryReplies.size === 0 ? this.silentRounds + 1 : 0;
-    const patient = this.discoveryReplies.size > 0 || this.silentRounds >= SILENT_ROUNDS_BEFORE_FOUNDING;
-    if (this.phase === 'discovering' && looking[0] === this.self && patient) this.found();
+    // Nobody is in a group. The smallest id among the peers looking founds it, after listening
+    // for FOUNDING_ROUNDS rounds: on a lossy or slow network a peer heard in any of them counts,
+    // since two groups founded under one name never merge.
+    const recent = [...this.lookingHeard].filter(([, round]) => round > this.discoveryRound - FOUNDING_ROUNDS);
+    const smallest = recent.every(([peer]) => this.self < peer);
+    if (this.phase === 'discovering' && this.discoveryRound >= FOUNDING_ROUNDS && smallest) this.found();
     else this.startDiscovery();
   }
 
