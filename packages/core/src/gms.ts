@@ -49,6 +49,12 @@ export function chooseProposal(
       }
     });
   }
-  const members = [...staying, ...joiners.filter((joiner) => !oldMembers.includes(joiner))];
+  // A joiner still waiting for its state from a provider that does not make it into the next view
+  // can never get that state: it leaves with the provider and joins afresh. So the oldest member
+  // of every view (the provider for its joiners) always has a state to give.
+  const members = [...staying, ...joiners.filter((joiner) => !oldMembers.includes(joiner))].filter((member) => {
+    const stateFrom = promises.get(member)?.stateFrom ?? '';
+    return stateFrom === '' || staying.includes(stateFrom);
+  });
   return { members, cut, holders };
 }

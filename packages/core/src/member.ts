@@ -756,6 +756,7 @@ export class Member {
       viewId: epoch.view.viewId,
       ballot: frame.ballot,
       received: epoch.received(),
+      stateFrom: this.receiver?.provider ?? '',
       completed: accepted?.complete ? { ballot: accepted.ballot, proposal: accepted.proposal } : undefined,
     });
   }
@@ -880,7 +881,7 @@ export class Member {
     }
     const left = epoch.view.members.filter((member) => !proposal.members.includes(member));
     this.install({ group: this.group, viewId: newViewId, members: proposal.members }, bytes, joined, left);
-    if (from !== this.self) this.sendFrame([from], { kind: 'viewAck', viewId: newViewId });
+    if (this.phase === 'member' && from !== this.self) this.sendFrame([from], { kind: 'viewAck', viewId: newViewId });
   }
 
   private install(view: View, viewFrame: Uint8Array, joined: readonly MemberId[], left: readonly MemberId[]): void {
@@ -905,10 +906,6 @@ export class Member {
     for (const [viewId, provider] of this.providers) {
       for (const joiner of [...provider.joiners]) if (!view.members.includes(joiner)) provider.joiners.delete(joiner);
       if (provider.joiners.size === 0) this.providers.delete(viewId);
-    }
-    if (this.receiver && !view.members.includes(this.receiver.provider)) {
-      this.exclude('the state provider left before the transfer completed');
-      return;
     }
     // Sends cut short by the flush start over, whole, in the new view.
     for (const entry of this.sendQueue) entry.chunks = undefined;

@@ -65,6 +65,8 @@ export type Frame =
       readonly viewId: number;
       readonly ballot: Ballot;
       readonly received: readonly number[];
+      /** The provider this member still awaits its state from ('' when it has its state). */
+      readonly stateFrom: string;
       readonly completed: { readonly ballot: Ballot; readonly proposal: Proposal } | undefined;
     }
   | { readonly kind: 'flushReject'; readonly viewId: number; readonly promised: Ballot }
@@ -164,7 +166,7 @@ export function encodeFrame(group: string, frame: Frame): Uint8Array {
     case 'flushPromise':
       writer.varint(frame.viewId);
       writeBallot(writer, frame.ballot);
-      writer.varints(frame.received);
+      writer.varints(frame.received).string(frame.stateFrom);
       if (frame.completed) {
         writer.u8(1);
         writeBallot(writer, frame.completed.ballot);
@@ -272,8 +274,9 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
       const viewId = reader.varint();
       const ballot = readBallot(reader);
       const received = reader.varints(MAX_MEMBERS);
+      const stateFrom = reader.string(MAX_ID_BYTES);
       const completed = reader.u8() === 1 ? { ballot: readBallot(reader), proposal: readProposal(reader) } : undefined;
-      return { kind, viewId, ballot, received, completed };
+      return { kind, viewId, ballot, received, stateFrom, completed };
     }
     case 'flushReject':
       return { kind, viewId: reader.varint(), promised: readBallot(reader) };
