@@ -637,6 +637,12 @@ export class Member {
     }
     if (this.leaving && this.phase === 'member') this.requestLeave();
     if (this.receiver) this.requestState(this.receiver);
+    // A joiner's xferDone may be lost: probe joiners of a silent transfer, and they answer again.
+    for (const provider of this.providers.values()) {
+      if (!provider.state || this.nowMs - provider.lastActivityMs < this.options.heartbeatMs * 4) continue;
+      provider.lastActivityMs = this.nowMs;
+      this.sendFrame([...provider.joiners], { kind: 'xferWait', viewId: provider.viewId });
+    }
   }
 
   private nakTarget(epoch: Epoch, senderIndex: number, upTo: number): MemberId {
@@ -876,7 +882,7 @@ export class Member {
     }
     const joined = proposal.members.filter((member) => !epoch.view.members.includes(member));
     if (joined.length > 0 && proposal.members[0] === this.self) {
-      this.providers.set(newViewId, new StateProvider(newViewId, new Set(joined), this.xferChunkBytes()));
+      this.providers.set(newViewId, new StateProvider(newViewId, new Set(joined), this.xferChunkBytes(), this.nowMs));
       this.emit({ type: 'saveState', xferId: String(newViewId) });
     }
     const left = epoch.view.members.filter((member) => !proposal.members.includes(member));
@@ -967,6 +973,7 @@ export class Member {
       this.stats.droppedNonMember++;
       return;
     }
+    provider.lastActivityMs = this.nowMs;
     const state = provider.state;
     if (!state) {
       this.sendFrame([from], { kind: 'xferWait', viewId: frame.viewId });
@@ -982,6 +989,10 @@ export class Member {
     const receiver = this.receiver;
     if (!receiver || receiver.viewId !== frame.viewId || receiver.provider !== from) {
       this.stats.droppedStale++;
+      const view = this.epoch?.view;
+      if (!receiver && view && this.phase === 'member' && frame.viewId <= view.viewId && view.members.includes(from)) {
+        this.sendFrame([from], { kind: 'xferDone', viewId: frame.viewId });
+      }
       return;
     }
     if (frame.kind === 'xferWait') return;

@@ -7,11 +7,16 @@ import type { MemberId } from './api.js';
 
 export class StateProvider {
   state: Uint8Array | undefined;
+  /** When a joiner last asked for chunks: a silent transfer gets its joiners probed. */
+  lastActivityMs: number;
   constructor(
     readonly viewId: number,
     readonly joiners: Set<MemberId>,
     private readonly chunkBytes: number,
-  ) {}
+    nowMs: number,
+  ) {
+    this.lastActivityMs = nowMs;
+  }
 
   chunk(index: number): Uint8Array | undefined {
     if (!this.state) return undefined;
