@@ -157,6 +157,16 @@ export class Member {
     this.settle();
   }
 
+  /**
+   * Replaces the peers to ask while discovering and joining (e.g. the transport's live peers):
+   * contacts given at join time may have died since, and a joiner never founds beside them.
+   */
+  updateContacts(contacts: readonly MemberId[], nowMs: number): void {
+    this.nowMs = nowMs;
+    this.contacts = [...new Set(contacts)].filter((contact) => contact !== this.self);
+    this.settle();
+  }
+
   send(order: Order, payload: Uint8Array, nowMs: number): number {
     this.nowMs = nowMs;
     if (!(payload instanceof Uint8Array)) throw new SynodError('INVALID_ARGUMENT', 'payload must be a Uint8Array');
@@ -499,9 +509,13 @@ export class Member {
     // Nobody is in a group. The smallest id among the peers looking founds it, after listening
     // for FOUNDING_ROUNDS rounds: on a lossy or slow network a peer heard in any of them counts,
     // since two groups founded under one name never merge.
+    // A majority of the contacts must be among them: contacts that stay silent are more likely a
+    // group behind a partition than a group that is gone, and founding beside it is a split brain.
     const recent = [...this.lookingHeard].filter(([, round]) => round > this.discoveryRound - FOUNDING_ROUNDS);
     const smallest = recent.every(([peer]) => this.self < peer);
-    if (this.phase === 'discovering' && this.discoveryRound >= FOUNDING_ROUNDS && smallest) this.found();
+    const cofounders = recent.filter(([peer]) => this.contacts.includes(peer)).length;
+    const quorate = cofounders * 2 >= this.contacts.length;
+    if (this.phase === 'discovering' && this.discoveryRound >= FOUNDING_ROUNDS && smallest && quorate) this.found();
     else this.startDiscovery();
   }
 
