@@ -120,7 +120,8 @@ export class Chaos {
 
   /** Crashes `node` if the group keeps a majority; maybe schedules its restart. */
   private crash(node: SimNode): boolean {
-    if (!node.current?.alive || !this.cluster.keepsMajority(new Set([node]))) return false;
+    const without = new Set([node]);
+    if (!node.current?.alive || !this.cluster.keepsMajority(without) || this.cluster.strandsJoiner(without)) return false;
     const restart = this.random.chance(this.profile.restartProbability);
     const [min, max] = this.profile.restartDelayMs;
     this.cluster.crash(node, restart ? this.random.real(min, max) : undefined);
@@ -131,7 +132,7 @@ export class Chaos {
     const members = this.cluster.upNodes().filter((node) => node.current?.app.status === 'member' && !node.current.app.leaving);
     if (members.length === 0) return;
     const node = this.random.pick(members);
-    if (!this.cluster.keepsMajority(new Set([node]))) return;
+    if (!this.cluster.keepsMajority(new Set([node])) || this.cluster.strandsJoiner(new Set([node]))) return;
     const comesBack = this.random.chance(this.profile.returnAfterLeaveProbability);
     this.cluster.leave(node, comesBack ? this.random.real(100, 1500) : undefined);
   }
@@ -156,6 +157,7 @@ export class Chaos {
       for (const node of up) if (node.current?.app.status === 'joining') blockOf.set(node, primary);
       // Nodes not up (restarting later) start on the primary side too.
       for (const node of this.cluster.nodes) if (!blockOf.has(node)) blockOf.set(node, primary);
+      if (this.cluster.strandsJoiner(new Set(), (node) => blockOf.get(node) ?? primary)) continue;
       // The primary side is block 0, where nodes added during the partition appear.
       const relabel = (block: number): number => (block === primary ? 0 : block === 0 ? primary : block);
       const byBlock: number[][] = [];

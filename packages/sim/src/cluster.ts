@@ -51,6 +51,8 @@ export interface Incarnation {
   readonly node: SimNode;
   readonly member: MemberLike;
   readonly app: SimApp;
+  /** Whom it asked to join through: until it is in a view, it needs one of them alive. */
+  contacts: readonly MemberId[];
   alive: boolean;
   retryScheduled: boolean;
   wakeAtMs: number | undefined;
@@ -162,12 +164,22 @@ export class Cluster {
       node.wantsUp = false;
       return undefined;
     }
-    const inc: Incarnation = { id, node, member, app, alive: true, retryScheduled: false, wakeAtMs: undefined, wakeGeneration: 0 };
+    const others = (contacts ?? this.upNodes().map((n) => (n.current as Incarnation).id)).filter((c) => c !== id);
+    const inc: Incarnation = {
+      id,
+      node,
+      member,
+      app,
+      contacts: others,
+      alive: true,
+      retryScheduled: false,
+      wakeAtMs: undefined,
+      wakeGeneration: 0,
+    };
     node.current = inc;
     this.incarnations.set(id, inc);
     this.network.attach(id, node.index);
-    const others = contacts ?? this.upNodes().map((n) => (n.current as Incarnation).id);
-    this.input(id, 'join', (m, now) => m.join(others.filter((c) => c !== id), now));
+    this.input(id, 'join', (m, now) => m.join(others, now));
     this.queue.after(this.appPrng.exponential(this.options.workload.meanIntervalMs), () => this.compose(inc));
     return inc;
   }
@@ -239,6 +251,25 @@ export class Cluster {
       if (Math.max(0, ...counts.values()) * 2 <= view.members.length) return false;
     }
     return true;
+  }
+
+  /**
+   * Would some member that is still joining be left without a live contact it can reach, if
+   * `without` stopped and the network were split as `blockOf` says? It would hear nobody and, as
+   * the contract says, found a second group: a real app would have asked its rendezvous for
+   * fresh contacts, so the fault schedule does not strand joiners.
+   */
+  strandsJoiner(without: ReadonlySet<SimNode>, blockOf?: (node: SimNode) => number): boolean {
+    const block = blockOf ?? ((node: SimNode) => this.network.blockOfNode(node.index));
+    for (const inc of this.incarnations.values()) {
+      if (!inc.alive || inc.app.status !== 'joining' || without.has(inc.node)) continue;
+      const reachable = inc.contacts.some((id) => {
+        const contact = this.incarnations.get(id);
+        return contact?.alive === true && !without.has(contact.node) && block(contact.node) === block(inc.node);
+      });
+      if (!reachable && this.maxViewId > 0) return true;
+    }
+    return false;
   }
 
   /** The block holding the most working members of the latest view. */
