@@ -1,0 +1,462 @@
+/**
+ * The WebRTC transport: a full mesh of data channels between the peers of a signaling room, one
+ * Link (link.ts) per pair. Platform-neutral: index.ts (Node) and index.browser.ts give it an
+ * RTCPeerConnection implementation.
+ *
+ * Who connects: of two peers, the one with the smaller address offers, the other answers, so two
+ * peers never offer to each other at once (no glare). When a link that was open breaks, the
+ * offerer tries again while the other peer is still in the signaling room; the answerer waits.
+ *
+ * Liveness, for peers() and the linkDown hint: a link is up from its channel's `open` to the first
+ * of channel close, ICE `failed` / `closed`, or ICE `disconnected` for `disconnectedGraceMs`; a
+ * peer that closes its transport closes its connections, which the other side sees at once.
+ *
+ * Signaling only bootstraps the links: once open, they carry the group's traffic without the
+ * server. Links made after the server is gone (a new peer, a broken link) still need it: relaying
+ * offers through the group is not done yet (README).
+ */
+import { SynodError, emptyTransportStats, type PeerAddress, type Transport, type TransportStats } from '@synod/core';
+import { signalingClient, type Json, type PeerInfo, type SignalingClient } from '@synod/signaling';
+import { Link, type LinkCounters } from './link.js';
+import { toImplementation, type RtcImplementation, type RtcOption } from './rtc.js';
+import { parseEnvelope, type SimplePeerSignal } from './signal.js';
+
+export interface IceServer {
+  readonly urls: string | readonly string[];
+  readonly username?: string;
+  readonly credential?: string;
+}
+
+export interface WebRtcInit {
+  /** A signaling server URL (`ws://127.0.0.1:8787`) or a client of @synod/signaling already made (its id is then this peer's address). */
+  readonly signaling: string | SignalingClient;
+  /** Room on the signaling server. Default 'synod'. Ignored when a client is given. */
+  readonly room?: string;
+  /** STUN / TURN servers. Default none: host candidates only. */
+  readonly iceServers?: readonly IceServer[];
+  /**
+   * The WebRTC implementation. Browsers: the native RTCPeerConnection. Node: 'node-datachannel'
+   * (default) or '@roamhq/wrtc', or any standard RTCPeerConnection (a constructor, a module that
+   * has one, or an RtcImplementation).
+   */
+  readonly rtc?: RtcOption | Promise<RtcOption> | string;
+  /** Largest frame. Default 16 KiB (the size every browser carries in one data-channel message). */
+  readonly mtuBytes?: number;
+  /** Bytes in a channel's own buffer above which frames wait in the link's queue. Default 1 MiB. */
+  readonly highWaterBytes?: number;
+  /** Bytes waiting per link beyond which frames are dropped and counted. Default 1 MiB. */
+  readonly maxQueuedBytes?: number;
+  /** A link not open after this long is abandoned (and retried while the peer is in the room). Default 15 000. */
+  readonly connectTimeoutMs?: number;
+  /** ICE 'disconnected' for this long counts as link loss. Default 3000. */
+  readonly disconnectedGraceMs?: number;
+  /** How long start() waits for the signaling server's welcome. Default 5000. */
+  readonly signalingTimeoutMs?: number;
+  /** Links kept at once. Default 256. */
+  readonly maxPeers?: number;
+}
+
+export interface WebRtcStats extends TransportStats {
+  /** Frames dropped because the link's queue was full (the core retransmits). */
+  droppedBackpressure: number;
+  /** Frames that waited in a link's queue for the channel's buffer to drain. */
+  queuedFrames: number;
+  /** Data-channel messages that were not binary. */
+  droppedMalformed: number;
+  linksOpened: number;
+  /** Links closed after they had opened (each one a linkDown). */
+  linksLost: number;
+  /** Connection attempts that never opened. */
+  linksFailed: number;
+  signalsSent: number;
+  signalsReceived: number;
+  /** Signals that did not parse, named an unknown attempt, or could not be sent. */
+  droppedSignals: number;
+}
+
+export interface WebRtcTransport extends Transport {
+  readonly stats: WebRtcStats;
+  /** The implementation in use (after start). */
+  readonly implementation: string | undefined;
+  /** Stops at once: every connection closed, as a crash looks to the peers (tests, fault injection). */
+  abort(): void;
+}
+
+/** How a platform turns the `rtc` option into an implementation. */
+export type RtcResolver = (option: WebRtcInit['rtc']) => Promise<RtcImplementation>;
+
+interface LinkEntry {
+  readonly id: string;
+  readonly link: Link;
+  readonly initiator: boolean;
+  opened: boolean;
+}
+
+const CHANNEL_LABEL = 'synod';
+const MAX_MTU_BYTES = 256 * 1024;
+const RECONNECT_MIN_MS = 250;
+const RECONNECT_MAX_MS = 5000;
+
+function option(name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const chosen = value ?? fallback;
+  if (!Number.isInteger(chosen) || chosen < min || chosen > max) {
+    throw new SynodError('INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}], got ${value}`);
+  }
+  return chosen;
+}
+
+function randomHex(bytes: number): string {
+  return [...globalThis.crypto.getRandomValues(new Uint8Array(bytes))].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** A throwing handler must not cost the other handlers their frames; its error is still surfaced. */
+function callSafely(callback: () => void): void {
+  try {
+    callback();
+  } catch (error) {
+    queueMicrotask(() => {
+      throw error;
+    });
+  }
+}
+
+/** True for a room member that may be a WebRTC peer: UDP peers announce another transport. */
+function speaksWebRtc(peer: PeerInfo): boolean {
+  const meta = peer.meta;
+  if (typeof meta !== 'object' || meta === null || Array.isArray(meta)) return true;
+  const transport = (meta as Record<string, Json>)['transport'];
+  return transport === undefined || transport === 'webrtc';
+}
+
+class WebRtcMesh implements WebRtcTransport {
+  readonly orderedLinks = true;
+  readonly mtuBytes: number;
+  readonly stats: WebRtcStats = {
+    ...emptyTransportStats(),
+    droppedBackpressure: 0,
+    queuedFrames: 0,
+    droppedMalformed: 0,
+    linksOpened: 0,
+    linksLost: 0,
+    linksFailed: 0,
+    signalsSent: 0,
+    signalsReceived: 0,
+    droppedSignals: 0,
+  };
+  private readonly highWaterBytes: number;
+  private readonly maxQueuedBytes: number;
+  private readonly connectTimeoutMs: number;
+  private readonly disconnectedGraceMs: number;
+  private readonly signalingTimeoutMs: number;
+  private readonly maxPeers: number;
+  private readonly address: PeerAddress;
+  private state: 'created' | 'starting' | 'open' | 'closed' = 'created';
+  private rtc: RtcImplementation | undefined;
+  private signaling: SignalingClient | undefined;
+  private readonly ownsSignaling: boolean;
+  private readonly unsubscribe: (() => void)[] = [];
+  private readonly links = new Map<PeerAddress, LinkEntry>();
+  private readonly reconnects = new Map<PeerAddress, { timer: ReturnType<typeof setTimeout> | undefined; attempt: number }>();
+  private readonly messageHandlers = new Set<(from: PeerAddress, bytes: Uint8Array) => void>();
+  private readonly linkDownHandlers = new Set<(peer: PeerAddress) => void>();
+  private readonly counters: LinkCounters;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    private readonly init: WebRtcInit,
+    private readonly resolveRtc: RtcResolver,
+  ) {
+    this.mtuBytes = option('mtuBytes', init.mtuBytes, 16 * 1024, 64, MAX_MTU_BYTES);
+    this.highWaterBytes = option('highWaterBytes', init.highWaterBytes, 1024 * 1024, this.mtuBytes, 16 * 1024 * 1024 - MAX_MTU_BYTES);
+    this.maxQueuedBytes = option('maxQueuedBytes', init.maxQueuedBytes, 1024 * 1024, 0);
+    this.connectTimeoutMs = option('connectTimeoutMs', init.connectTimeoutMs, 15_000, 1);
+    this.disconnectedGraceMs = option('disconnectedGraceMs', init.disconnectedGraceMs, 3000, 0);
+    this.signalingTimeoutMs = option('signalingTimeoutMs', init.signalingTimeoutMs, 5000, 1);
+    this.maxPeers = option('maxPeers', init.maxPeers, 256, 1);
+    if (typeof init.signaling === 'string') {
+      if (!/^wss?:\/\//.test(init.signaling)) throw new SynodError('INVALID_ARGUMENT', `signaling must be a ws:// or wss:// URL, got ${init.signaling}`);
+      // Random per transport, hence per process lifetime: a reloaded page is a new peer.
+      this.address = `webrtc:${randomHex(10)}`;
+      this.ownsSignaling = true;
+    } else if (init.signaling && typeof init.signaling === 'object' && typeof init.signaling.id === 'string') {
+      this.signaling = init.signaling;
+      this.address = init.signaling.id;
+      this.ownsSignaling = false;
+    } else {
+      throw new SynodError('INVALID_ARGUMENT', 'webrtc() needs { signaling: url or signaling client }');
+    }
+    for (const server of init.iceServers ?? []) {
+      if (!server || (typeof server.urls !== 'string' && !Array.isArray(server.urls))) {
+        throw new SynodError('INVALID_ARGUMENT', 'each ICE server needs urls');
+      }
+    }
+    this.counters = this.stats;
+  }
+
+  get localId(): PeerAddress {
+    return this.address;
+  }
+
+  get implementation(): string | undefined {
+    return this.rtc?.name;
+  }
+
+  async start(): Promise<void> {
+    if (this.state === 'closed') throw new SynodError('CLOSED', `transport ${this.address} is closed`);
+    if (this.state !== 'created') return;
+    this.state = 'starting';
+    let rtc: RtcImplementation;
+    try {
+      rtc = await this.resolveRtc(this.init.rtc);
+    } catch (cause) {
+      this.state = 'closed';
+      throw new SynodError('TRANSPORT', 'no WebRTC implementation', { cause });
+    }
+    if (this.state !== 'starting') return; // closed while loading
+    this.rtc = rtc;
+    rtc.acquire?.();
+    const client =
+      this.signaling ??
+      signalingClient(this.init.signaling as string, this.init.room ?? 'synod', { id: this.address, meta: { transport: 'webrtc' } });
+    this.signaling = client;
+    this.unsubscribe.push(
+      client.on('peers', (peers) => peers.forEach((peer) => this.onPeerSeen(peer))),
+      client.on('join', (peer) => this.onPeerSeen(peer)),
+      client.on('leave', (id) => this.cancelReconnect(id)),
+      client.on('signal', (from, data) => this.onSignal(from, data)),
+    );
+    try {
+      await client.ready(this.signalingTimeoutMs);
+    } catch (cause) {
+      await this.close();
+      throw new SynodError('TRANSPORT', `no answer from the signaling server ${client.url}`, { cause });
+    }
+    if (this.state !== 'starting') return;
+    this.state = 'open';
+    for (const peer of client.peers()) this.onPeerSeen(peer);
+  }
+
+  send(to: PeerAddress, bytes: Uint8Array): void {
+    if (this.state !== 'open') {
+      this.stats.droppedUnreachable++;
+      return;
+    }
+    if (bytes.byteLength > this.mtuBytes) {
+      this.stats.droppedOversized++;
+      return;
+    }
+    const entry = this.links.get(to);
+    if (!entry || !entry.opened) {
+      this.stats.droppedUnreachable++;
+      return;
+    }
+    if (entry.link.send(bytes)) {
+      this.stats.framesSent++;
+      this.stats.bytesSent += bytes.byteLength;
+    }
+  }
+
+  onMessage(handler: (from: PeerAddress, bytes: Uint8Array) => void): () => void {
+    this.messageHandlers.add(handler);
+    return () => this.messageHandlers.delete(handler);
+  }
+
+  onLinkDown(handler: (peer: PeerAddress) => void): () => void {
+    this.linkDownHandlers.add(handler);
+    return () => this.linkDownHandlers.delete(handler);
+  }
+
+  peers(): PeerAddress[] {
+    if (this.state !== 'open') return [];
+    const peers: PeerAddress[] = [];
+    for (const [peer, entry] of this.links) if (entry.opened) peers.push(peer);
+    return peers;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.shutDown();
+    return this.closing;
+  }
+
+  abort(): void {
+    void this.close();
+  }
+
+  // ---------------------------------------------------------------- links
+
+  private onPeerSeen(peer: PeerInfo): void {
+    if (this.state === 'closed' || peer.id === this.address || !speaksWebRtc(peer)) return;
+    // The smaller address offers; the other waits for its offer.
+    if (this.address < peer.id && !this.links.has(peer.id)) this.connect(peer.id);
+  }
+
+  private connect(peer: PeerAddress): void {
+    if (this.links.size >= this.maxPeers) return;
+    this.openLink(peer, randomHex(8), true);
+  }
+
+  private openLink(peer: PeerAddress, id: string, initiator: boolean): LinkEntry | undefined {
+    const rtc = this.rtc!;
+    let entry: LinkEntry;
+    const link = new Link(
+      {
+        initiator,
+        RTCPeerConnection: rtc.RTCPeerConnection,
+        configuration: { ...rtc.configuration, iceServers: (this.init.iceServers ?? []).map((server) => ({ ...server })) },
+        channelLabel: CHANNEL_LABEL,
+        highWaterBytes: this.highWaterBytes,
+        maxQueuedBytes: this.maxQueuedBytes,
+        connectTimeoutMs: this.connectTimeoutMs,
+        disconnectedGraceMs: this.disconnectedGraceMs,
+      },
+      {
+        signal: (signal) => this.sendSignal(peer, id, signal),
+        open: () => this.onLinkOpen(peer, entry),
+        message: (data) => this.onData(peer, entry, data),
+        close: () => this.onLinkClosed(peer, entry),
+      },
+      this.counters,
+    );
+    entry = { id, link, initiator, opened: false };
+    this.links.set(peer, entry);
+    return entry;
+  }
+
+  private sendSignal(peer: PeerAddress, link: string, signal: SimplePeerSignal): void {
+    const client = this.signaling;
+    let sent = false;
+    try {
+      sent = client !== undefined && client.signal(peer, { v: 1, link, signal } as unknown as Json);
+    } catch {
+      sent = false;
+    }
+    if (sent) this.stats.signalsSent++;
+    else this.stats.droppedSignals++;
+  }
+
+  private onSignal(from: string, data: Json): void {
+    if (this.state === 'closed') return;
+    this.stats.signalsReceived++;
+    const envelope = parseEnvelope(data);
+    if (!envelope || from === this.address) {
+      this.stats.droppedSignals++;
+      return;
+    }
+    const existing = this.links.get(from);
+    if (envelope.signal.type === 'offer') {
+      if (existing?.id === envelope.link || from > this.address) {
+        // A repeated offer, or one from the peer that should answer: ours is the offer that counts.
+        this.stats.droppedSignals++;
+        return;
+      }
+      // A new attempt from the offerer replaces whatever we had: it gave up on the old one.
+      if (existing) existing.link.close('replaced');
+      if (this.links.size >= this.maxPeers) {
+        this.stats.droppedSignals++;
+        return;
+      }
+      this.openLink(from, envelope.link, false)?.link.signal(envelope.signal);
+      return;
+    }
+    if (!existing || existing.id !== envelope.link) {
+      this.stats.droppedSignals++; // for an attempt that is over
+      return;
+    }
+    existing.link.signal(envelope.signal);
+  }
+
+  private onLinkOpen(peer: PeerAddress, entry: LinkEntry): void {
+    if (this.links.get(peer) !== entry || this.state === 'closed') return;
+    entry.opened = true;
+    this.stats.linksOpened++;
+    const pending = this.reconnects.get(peer);
+    if (pending) pending.attempt = 0;
+  }
+
+  private onData(peer: PeerAddress, entry: LinkEntry, data: unknown): void {
+    if (this.state !== 'open' || this.links.get(peer) !== entry) return;
+    let bytes: Uint8Array;
+    if (data instanceof ArrayBuffer) bytes = new Uint8Array(data);
+    else if (ArrayBuffer.isView(data)) bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    else {
+      this.stats.droppedMalformed++;
+      return;
+    }
+    if (bytes.byteLength > this.mtuBytes) {
+      this.stats.droppedOversized++;
+      return;
+    }
+    this.stats.framesReceived++;
+    this.stats.bytesReceived += bytes.byteLength;
+    let first = true;
+    for (const handler of this.messageHandlers) {
+      const owned = first ? bytes : bytes.slice(); // each handler owns its bytes
+      first = false;
+      callSafely(() => handler(peer, owned));
+    }
+  }
+
+  private onLinkClosed(peer: PeerAddress, entry: LinkEntry): void {
+    if (this.links.get(peer) === entry) this.links.delete(peer);
+    if (this.state === 'closed') return;
+    if (entry.opened) {
+      this.stats.linksLost++;
+      // Never from inside send(): a link can break while writing.
+      queueMicrotask(() => {
+        if (this.state === 'closed') return;
+        for (const handler of this.linkDownHandlers) callSafely(() => handler(peer));
+      });
+    } else {
+      this.stats.linksFailed++;
+    }
+    if (entry.initiator && !this.links.has(peer)) this.scheduleReconnect(peer);
+  }
+
+  private scheduleReconnect(peer: PeerAddress): void {
+    const pending = this.reconnects.get(peer) ?? { timer: undefined, attempt: 0 };
+    this.reconnects.set(peer, pending);
+    if (pending.timer !== undefined) return;
+    const delayMs = Math.min(RECONNECT_MAX_MS, RECONNECT_MIN_MS * 2 ** pending.attempt++);
+    pending.timer = setTimeout(() => {
+      pending.timer = undefined;
+      if (this.state !== 'open' || this.links.has(peer)) return;
+      const present = this.signaling?.peers().some((info) => info.id === peer && speaksWebRtc(info));
+      if (present) this.connect(peer);
+      else this.reconnects.delete(peer);
+    }, delayMs * (0.75 + Math.random() / 2));
+  }
+
+  private cancelReconnect(peer: PeerAddress): void {
+    const pending = this.reconnects.get(peer);
+    if (!pending) return;
+    clearTimeout(pending.timer);
+    this.reconnects.delete(peer);
+  }
+
+  // ---------------------------------------------------------------- closing
+
+  private async shutDown(): Promise<void> {
+    this.state = 'closed';
+    for (const pending of this.reconnects.values()) clearTimeout(pending.timer);
+    this.reconnects.clear();
+    for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
+    const entries = [...this.links.values()];
+    this.links.clear();
+    for (const entry of entries) entry.link.close('closed', true);
+    if (this.ownsSignaling) await this.signaling?.close();
+    const rtc = this.rtc;
+    this.rtc = undefined;
+    if (rtc?.release) {
+      // Let the implementation finish closing the connections before it is released.
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      rtc.release();
+    }
+  }
+}
+
+export function createMesh(init: WebRtcInit, resolveRtc: RtcResolver): WebRtcTransport {
+  if (typeof init !== 'object' || init === null) throw new SynodError('INVALID_ARGUMENT', 'webrtc() takes an options object');
+  return new WebRtcMesh(init, resolveRtc);
+}
+
+
