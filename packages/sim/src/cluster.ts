@@ -51,8 +51,10 @@ export interface Incarnation {
   readonly node: SimNode;
   readonly member: MemberLike;
   readonly app: SimApp;
-  /** Whom it asked to join through: until it is in a view, it needs one of them alive. */
+  /** Whom it was told to join through (at join, then by the rendezvous). */
   contacts: readonly MemberId[];
+  /** The contacts given at join time: a configured seed list, never dropped by a refresh. */
+  readonly initialContacts: readonly MemberId[];
   alive: boolean;
   retryScheduled: boolean;
   wakeAtMs: number | undefined;
@@ -171,6 +173,7 @@ export class Cluster {
       member,
       app,
       contacts: others,
+      initialContacts: others,
       alive: true,
       retryScheduled: false,
       wakeAtMs: undefined,
@@ -180,6 +183,7 @@ export class Cluster {
     this.incarnations.set(id, inc);
     this.network.attach(id, node.index);
     this.input(id, 'join', (m, now) => m.join(others, now));
+    this.refreshContacts();
     this.queue.after(this.appPrng.exponential(this.options.workload.meanIntervalMs), () => this.compose(inc));
     return inc;
   }
@@ -439,6 +443,24 @@ export class Cluster {
     inc.app.history.fate = fate;
     this.network.detach(inc.id);
     if (inc.node.current === inc) inc.node.current = undefined;
+    this.refreshContacts();
+  }
+
+  /**
+   * The rendezvous: members still joining learn the live members whenever that set changes (as a
+   * peer runtime passes its transport's live peers), on top of the contacts they joined with, if
+   * the member supports updateContacts().
+   */
+  private refreshContacts(): void {
+    const live = [...this.incarnations.values()].filter((inc) => inc.alive).map((inc) => inc.id);
+    for (const inc of this.incarnations.values()) {
+      if (!inc.alive || inc.app.status !== 'joining' || inc.member.updateContacts === undefined) continue;
+      const contacts = [...new Set([...inc.initialContacts, ...live])].filter((id) => id !== inc.id);
+      if (contacts.join() === inc.contacts.join()) continue;
+      inc.contacts = contacts;
+      // Deferred: this runs inside other members' inputs.
+      this.queue.after(0, () => this.input(inc.id, 'updateContacts', (m, now) => m.updateContacts?.(contacts, now)));
+    }
   }
 
   private tryJoin(node: SimNode): void {

@@ -5,6 +5,8 @@ export interface MemberLike {
   readonly view: View | undefined;
   readonly stats: MemberStats;
   join(contacts: readonly MemberId[], nowMs: number): void;
+  /** Replaces the peers a joiner asks (optional: the runner refreshes them when it can). */
+  updateContacts?(contacts: readonly MemberId[], nowMs: number): void;
   send(order: Order, payload: Uint8Array, nowMs: number): number;
   leave(nowMs: number): void;
   receive(from: MemberId, bytes: Uint8Array, nowMs: number): void;
