@@ -52,6 +52,11 @@ export interface WebRtcInit {
   readonly disconnectedGraceMs?: number;
   /** How long start() waits for the signaling server's welcome. Default 5000. */
   readonly signalingTimeoutMs?: number;
+  /**
+   * How long start() waits, after the welcome, for links to the peers already in the room, so that
+   * peers() names them when the app joins a group. Default 5000; 0 returns at once.
+   */
+  readonly linkWaitMs?: number;
   /** Links kept at once. Default 256. */
   readonly maxPeers?: number;
 }
@@ -149,6 +154,9 @@ class WebRtcMesh implements WebRtcTransport {
   private readonly disconnectedGraceMs: number;
   private readonly signalingTimeoutMs: number;
   private readonly maxPeers: number;
+  private readonly linkWaitMs: number;
+  /** While start() waits for links: peers whose attempt failed (it stops waiting for them). */
+  private failedOnce: Set<PeerAddress> | undefined;
   private readonly address: PeerAddress;
   private state: 'created' | 'starting' | 'open' | 'closed' = 'created';
   private rtc: RtcImplementation | undefined;
@@ -173,6 +181,7 @@ class WebRtcMesh implements WebRtcTransport {
     this.disconnectedGraceMs = option('disconnectedGraceMs', init.disconnectedGraceMs, 3000, 0);
     this.signalingTimeoutMs = option('signalingTimeoutMs', init.signalingTimeoutMs, 5000, 1);
     this.maxPeers = option('maxPeers', init.maxPeers, 256, 1);
+    this.linkWaitMs = option('linkWaitMs', init.linkWaitMs, 5000, 0);
     if (typeof init.signaling === 'string') {
       if (!/^wss?:\/\//.test(init.signaling)) throw new SynodError('INVALID_ARGUMENT', `signaling must be a ws:// or wss:// URL, got ${init.signaling}`);
       // Random per transport, hence per process lifetime: a reloaded page is a new peer.
@@ -233,7 +242,23 @@ class WebRtcMesh implements WebRtcTransport {
     }
     if (this.state !== 'starting') return;
     this.state = 'open';
-    for (const peer of client.peers()) this.onPeerSeen(peer);
+    const present = client.peers().filter((peer) => peer.id !== this.address && speaksWebRtc(peer));
+    for (const peer of present) this.onPeerSeen(peer);
+    await this.awaitLinks(present.map((peer) => peer.id));
+  }
+
+  /** Until every peer named is linked, failed once, or gone from the room, or linkWaitMs passed. */
+  private async awaitLinks(expected: PeerAddress[]): Promise<void> {
+    const deadline = performance.now() + this.linkWaitMs;
+    const failed = (this.failedOnce = new Set());
+    const waiting = () => {
+      const inRoom = new Set(this.signaling?.peers().map((peer) => peer.id));
+      return expected.some((peer) => inRoom.has(peer) && !this.links.get(peer)?.opened && !failed.has(peer));
+    };
+    while (this.state === 'open' && performance.now() < deadline && waiting()) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    this.failedOnce = undefined;
   }
 
   send(to: PeerAddress, bytes: Uint8Array): void {
@@ -408,6 +433,7 @@ class WebRtcMesh implements WebRtcTransport {
       });
     } else {
       this.stats.linksFailed++;
+      this.failedOnce?.add(peer);
     }
     if (entry.initiator && !this.links.has(peer)) this.scheduleReconnect(peer);
   }
