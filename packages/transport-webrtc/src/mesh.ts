@@ -83,6 +83,8 @@ export interface WebRtcTransport extends Transport {
   readonly stats: WebRtcStats;
   /** The implementation in use (after start). */
   readonly implementation: string | undefined;
+  /** Bytes waiting to go to `peer` (the channel's buffer and the link's queue): for senders that pace themselves. */
+  bufferedBytes(peer: PeerAddress): number;
   /** Stops at once: every connection closed, as a crash looks to the peers (tests, fault injection). */
   abort(): void;
 }
@@ -208,6 +210,10 @@ class WebRtcMesh implements WebRtcTransport {
 
   get implementation(): string | undefined {
     return this.rtc?.name;
+  }
+
+  bufferedBytes(peer: PeerAddress): number {
+    return this.links.get(peer)?.link.bufferedAmount ?? 0;
   }
 
   async start(): Promise<void> {
