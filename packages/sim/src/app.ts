@@ -34,6 +34,8 @@ export class SimApp {
   status: AppStatus = 'joining';
   /** The app called leave(): it sends nothing more. */
   leaving = false;
+  /** Joined an existing group and has not loaded its state yet. */
+  awaitingState = false;
   view: View | undefined;
   /** Composed messages not yet accepted by send(), oldest first (kept in order across retries). */
   readonly pending: PendingMessage[] = [];
@@ -87,6 +89,8 @@ export class SimApp {
           left: [...upcall.left],
           state: this.state.digest(),
         });
+        // Founders start the group (view 1); anyone else entering a group waits for its state.
+        if (this.view === undefined) this.awaitingState = upcall.view.viewId > 1 && upcall.view.members.length > 1;
         this.view = upcall.view;
         this.status = 'member';
         return { kind: 'viewInstalled', view: upcall.view };
@@ -113,6 +117,7 @@ export class SimApp {
       case 'loadState': {
         const decoded = AppState.decode(upcall.state);
         if ('state' in decoded) this.state = decoded.state;
+        this.awaitingState = false;
         events.push({
           t: 'loadState',
           atMs,

@@ -246,13 +246,18 @@ export class Cluster {
     for (const view of views) {
       if (view === undefined) continue;
       const counts = new Map<number, number>();
+      // The side that keeps the majority must also keep someone who holds the app state (not a
+      // joiner still waiting for it): with every copy of the state gone, no protocol can go on.
+      const holders = new Set<number>();
       for (const id of view.members) {
         const inc = this.incarnations.get(id);
         if (inc === undefined || !inc.alive || without.has(inc.node)) continue;
         if (inc.app.status === 'minority' || inc.app.leaving) continue;
         counts.set(block(inc.node), (counts.get(block(inc.node)) ?? 0) + 1);
+        if (inc.app.status === 'member' && !inc.app.awaitingState) holders.add(block(inc.node));
       }
-      if (Math.max(0, ...counts.values()) * 2 <= view.members.length) return false;
+      const best = [...counts].find(([, count]) => count * 2 > view.members.length);
+      if (best === undefined || !holders.has(best[0])) return false;
     }
     return true;
   }
