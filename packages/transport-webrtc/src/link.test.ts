@@ -6,6 +6,7 @@ import type { SimplePeerSignal } from './signal.js';
 
 /** A data channel that records what it is given; the test plays the network by draining it. */
 class FakeChannel implements DataChannelLike {
+  constructor(readonly label = 'synod') {}
   readyState = 'connecting';
   bufferedAmount = 0;
   bufferedAmountLowThreshold = 0;
@@ -17,8 +18,13 @@ class FakeChannel implements DataChannelLike {
   onbufferedamountlow: ((event: unknown) => void) | null = null;
   readonly sent: Uint8Array[] = [];
   closed = false;
-  send(data: Uint8Array): void {
+  readonly texts: string[] = [];
+  send(data: Uint8Array | string): void {
     if (this.readyState !== 'open') throw new Error('InvalidStateError');
+    if (typeof data === 'string') {
+      this.texts.push(data);
+      return;
+    }
     this.sent.push(data.slice());
     this.bufferedAmount += data.byteLength;
   }
@@ -54,8 +60,8 @@ class FakePeerConnection implements PeerConnectionLike {
   constructor(readonly configuration: Record<string, unknown>) {
     FakePeerConnection.made.push(this);
   }
-  createDataChannel(): FakeChannel {
-    const channel = new FakeChannel();
+  createDataChannel(label: string): FakeChannel {
+    const channel = new FakeChannel(label);
     this.channels.push(channel);
     return channel;
   }
@@ -88,6 +94,7 @@ const options = (initiator: boolean, overrides: Partial<LinkOptions> = {}): Link
   RTCPeerConnection: FakePeerConnection,
   configuration: { iceServers: [] },
   channelLabel: 'synod',
+  controlLabel: 'synod-control',
   highWaterBytes: 100,
   maxQueuedBytes: 50,
   connectTimeoutMs: 10_000,
@@ -98,6 +105,7 @@ const options = (initiator: boolean, overrides: Partial<LinkOptions> = {}): Link
 function makeLink(initiator: boolean, overrides: Partial<LinkOptions> = {}) {
   const signals: SimplePeerSignal[] = [];
   const messages: unknown[] = [];
+  const controls: string[] = [];
   const closes: string[] = [];
   let opened = 0;
   const counters: LinkCounters = { droppedBackpressure: 0, queuedFrames: 0 };
@@ -105,10 +113,12 @@ function makeLink(initiator: boolean, overrides: Partial<LinkOptions> = {}) {
     signal: (signal) => signals.push(signal),
     open: () => opened++,
     message: (data) => messages.push(data),
+    control: (text) => controls.push(text),
+    controlOpen: () => controls.push('(open)'),
     close: (reason) => closes.push(reason),
   }, counters);
   const pc = FakePeerConnection.made.at(-1)!;
-  return { link, pc, signals, messages, closes, counters, opened: () => opened };
+  return { link, pc, signals, messages, controls, closes, counters, opened: () => opened };
 }
 
 /** Lets the link's promise chain (descriptions, candidates) run. */
@@ -125,7 +135,7 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
 
   it('the initiator opens the channel, offers, trickles candidates and takes an answer', async () => {
     const { link, pc, signals } = makeLink(true);
-    assert.equal(pc.channels.length, 1);
+    assert.deepEqual(pc.channels.map((channel) => channel.label), ['synod', 'synod-control']);
     assert.deepEqual(pc.configuration, { iceServers: [] });
     await settle();
     assert.deepEqual(signals, [{ type: 'offer', sdp: 'v=0\r\nfake offer\r\n' }]);
@@ -146,20 +156,27 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
   });
 
   it('the answerer takes the offer, answers with a plain description, and adopts the channel', async () => {
-    const { link, pc, signals, opened } = makeLink(false);
+    const { link, pc, signals, controls, opened } = makeLink(false);
     link.signal({ type: 'offer', sdp: 'v=0\r\noffer\r\n' });
     await settle();
     assert.deepEqual(pc.remoteDescription, { type: 'offer', sdp: 'v=0\r\noffer\r\n' });
     assert.deepEqual(signals, [{ type: 'answer', sdp: 'v=0\r\nfake answer\r\n' }]);
-    const channel = new FakeChannel();
+    const channel = new FakeChannel('synod');
+    const control = new FakeChannel('synod-control');
+    pc.ondatachannel!({ channel: control });
     pc.ondatachannel!({ channel });
     assert.equal(channel.binaryType, 'arraybuffer');
     channel.open();
     assert.equal(opened(), 1);
     assert.equal(link.state, 'open');
-    const second = new FakeChannel();
+    const second = new FakeChannel('synod');
     pc.ondatachannel!({ channel: second });
-    assert.ok(second.closed, 'a second channel is refused');
+    assert.ok(second.closed, 'a second data channel is refused');
+    assert.equal(link.sendControl('{"t":"ping"}'), false, 'the control channel is not open yet');
+    control.open();
+    assert.equal(link.sendControl('{"t":"ping"}'), true);
+    assert.deepEqual(control.texts, ['{"t":"ping"}']);
+    assert.deepEqual(controls, ['(open)']);
     link.close();
   });
 
@@ -234,12 +251,16 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
   });
 
   it('delivers messages only while open, and close(…, silent) emits nothing', async () => {
-    const { link, pc, messages, closes } = makeLink(true);
+    const { link, pc, messages, controls, closes } = makeLink(true);
     const channel = pc.channels[0]!;
     channel.open();
     channel.onmessage!({ data: new ArrayBuffer(3) });
+    const control = pc.channels[1]!;
+    control.onmessage!({ data: '{"t":"pong"}' });
+    control.onmessage!({ data: new ArrayBuffer(2) }); // binary on the control channel: ignored
     link.close('closed', true);
     assert.equal(messages.length, 1);
+    assert.deepEqual(controls, ['{"t":"pong"}']);
     assert.deepEqual(closes, []);
     assert.equal(channel.onmessage, null);
   });

@@ -6,6 +6,10 @@
  * It replaces simple-peer (see the README): no Node streams, no timer left behind on close, plain
  * `{ type, sdp }` descriptions (node-datachannel refuses class instances from another library).
  *
+ * Beside it, the initiator opens a second channel, `controlLabel`, for the mesh's own small text
+ * messages (liveness probes, relayed signals, peer lists): the data channel carries the app's frames
+ * untouched. A remote without that channel (a plain simple-peer app) still gets a working link.
+ *
  * Backpressure: frames go straight to the channel while its bufferedAmount stays under
  * `highWaterBytes`; above that they wait in a queue of at most `maxQueuedBytes`, drained on
  * `bufferedamountlow` (or by polling where the implementation never fires it, as @roamhq/wrtc);
@@ -20,8 +24,10 @@ export interface LinkOptions {
   readonly initiator: boolean;
   readonly RTCPeerConnection: PeerConnectionConstructor;
   readonly configuration: Record<string, unknown>;
-  /** Label of the channel the initiator opens. */
+  /** Label of the data channel the initiator opens. */
   readonly channelLabel: string;
+  /** Label of the control channel the initiator opens beside it. */
+  readonly controlLabel: string;
   readonly highWaterBytes: number;
   readonly maxQueuedBytes: number;
   /** Give up on a connection that is not open after this long. */
@@ -36,6 +42,10 @@ export interface LinkEvents {
   signal(signal: SimplePeerSignal): void;
   open(): void;
   message(data: unknown): void;
+  /** The control channel opened (a plain simple-peer remote never opens one). */
+  controlOpen(): void;
+  /** A text message on the control channel. */
+  control(text: string): void;
   /** The link is over; `reason` says why (never called twice, never after close() returns). */
   close(reason: string): void;
 }
@@ -47,11 +57,14 @@ export interface LinkCounters {
 
 const DRAIN_POLL_MS = 5;
 const EMPTY = new Uint8Array(0);
+/** Longest control message accepted (a relayed offer is a few KiB). */
+export const MAX_CONTROL_CHARS = 32 * 1024;
 
 export class Link {
   state: LinkState = 'connecting';
   private readonly pc: PeerConnectionLike;
   private channel: DataChannelLike | undefined;
+  private controlChannel: DataChannelLike | undefined;
   private remoteDescriptionSet = false;
   private readonly pendingCandidates: { candidate: string; sdpMid?: string; sdpMLineIndex?: number }[] = [];
   /** Frames waiting for the channel's buffer to drain; `queueHead` is the next one to write. */
@@ -76,6 +89,7 @@ export class Link {
     this.connectTimer = setTimeout(() => this.close('connect-timeout'), options.connectTimeoutMs);
     if (options.initiator) {
       this.attach(this.pc.createDataChannel(options.channelLabel, { ordered: true }));
+      this.attachControl(this.pc.createDataChannel(options.controlLabel, { ordered: true }));
       this.enqueue(async () => {
         const offer = await this.pc.createOffer();
         const description = { type: offer.type, sdp: offer.sdp ?? '' };
@@ -84,11 +98,10 @@ export class Link {
       });
     } else {
       this.pc.ondatachannel = (event) => {
-        if (this.channel || this.state === 'closed') {
-          event.channel.close(); // one channel per link; a second one is not ours to carry
-          return;
-        }
-        this.attach(event.channel);
+        const channel = event.channel;
+        if (this.state !== 'closed' && channel.label === options.controlLabel && !this.controlChannel) this.attachControl(channel);
+        else if (this.state !== 'closed' && channel.label !== options.controlLabel && !this.channel) this.attach(channel);
+        else channel.close(); // one data and one control channel per link: others are not ours to carry
       };
     }
   }
@@ -153,6 +166,23 @@ export class Link {
     return true;
   }
 
+  /** Best effort, small text only; false when there is no open control channel. */
+  sendControl(text: string): boolean {
+    const control = this.controlChannel;
+    if (this.state !== 'open' || !control || control.readyState !== 'open') return false;
+    try {
+      control.send(text);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Whether the remote opened the control channel (a plain simple-peer peer does not). */
+  get hasControl(): boolean {
+    return this.controlChannel?.readyState === 'open';
+  }
+
   get bufferedAmount(): number {
     return (this.channel?.bufferedAmount ?? 0) + this.queuedBytes;
   }
@@ -167,8 +197,8 @@ export class Link {
     this.queue = [];
     this.queueHead = 0;
     this.queuedBytes = 0;
-    const channel = this.channel;
-    if (channel) {
+    for (const channel of [this.channel, this.controlChannel]) {
+      if (!channel) continue;
       channel.onopen = channel.onclose = channel.onerror = channel.onmessage = channel.onbufferedamountlow = null;
       try {
         channel.close();
@@ -251,6 +281,19 @@ export class Link {
     };
     channel.onbufferedamountlow = () => this.drain();
     if (channel.readyState === 'open') this.onOpen();
+  }
+
+  private attachControl(channel: DataChannelLike): void {
+    this.controlChannel = channel;
+    // Losing the control channel alone costs liveness probes and relaying, not the link.
+    channel.onclose = channel.onerror = null;
+    channel.onopen = () => {
+      if (this.state !== 'closed') this.events.controlOpen();
+    };
+    if (channel.readyState === 'open') queueMicrotask(() => channel.onopen?.({}));
+    channel.onmessage = (event) => {
+      if (this.state === 'open' && typeof event.data === 'string' && event.data.length <= MAX_CONTROL_CHARS) this.events.control(event.data);
+    };
   }
 
   private onOpen(): void {

@@ -11,9 +11,17 @@
  * of channel close, ICE `failed` / `closed`, or ICE `disconnected` for `disconnectedGraceMs`; a
  * peer that closes its transport closes its connections, which the other side sees at once.
  *
- * Signaling only bootstraps the links: once open, they carry the group's traffic without the
- * server. Links made after the server is gone (a new peer, a broken link) still need it: relaying
- * offers through the group is not done yet (README).
+ * A crashed peer (SIGKILL, a lost laptop) leaves the signaling room at once, but its connections
+ * only fail when ICE consent runs out (tens of seconds, or never with libdatachannel): so when a
+ * linked peer leaves the room, it is asked for a pong on the control channel, and a link that does
+ * not answer within `probeTimeoutMs` is closed (linkDown).
+ *
+ * Signaling only bootstraps: every link's control channel carries the list of the peers it is
+ * linked to, so each peer learns the mesh from its neighbours as well as from the server; when the
+ * server cannot carry a signal (it is gone, or the peer is not in its room), the signal goes to a
+ * neighbour that is linked to the target, which hands it on (one hop). So a broken link is mended,
+ * and a peer heard of only through the mesh is connected, without the server. A new peer still
+ * needs the server (or another bootstrap) to make its first link.
  */
 import { SynodError, emptyTransportStats, type PeerAddress, type Transport, type TransportStats } from '@synod/core';
 import { signalingClient, type Json, type PeerInfo, type SignalingClient } from '@synod/signaling';
@@ -50,6 +58,8 @@ export interface WebRtcInit {
   readonly connectTimeoutMs?: number;
   /** ICE 'disconnected' for this long counts as link loss. Default 3000. */
   readonly disconnectedGraceMs?: number;
+  /** A linked peer that leaves the signaling room must answer a probe on the link within this long. Default 1000. */
+  readonly probeTimeoutMs?: number;
   /** How long start() waits for the signaling server's welcome. Default 5000. */
   readonly signalingTimeoutMs?: number;
   /**
@@ -75,6 +85,12 @@ export interface WebRtcStats extends TransportStats {
   linksFailed: number;
   signalsSent: number;
   signalsReceived: number;
+  /** Signals sent, or handed on, through a neighbour instead of the signaling server. */
+  signalsRelayed: number;
+  /** Control messages that did not parse or could not be acted on. */
+  droppedControl: number;
+  /** Links closed because the peer left the room and did not answer a probe. */
+  probesFailed: number;
   /** Signals that did not parse, named an unknown attempt, or could not be sent. */
   droppedSignals: number;
 }
@@ -87,6 +103,8 @@ export interface WebRtcTransport extends Transport {
   bufferedBytes(peer: PeerAddress): number;
   /** Stops at once: every connection closed, as a crash looks to the peers (tests, fault injection). */
   abort(): void;
+  /** Closes the link to `peer` as if it broke (fault injection): linkDown, then the offerer mends it. */
+  disconnect(peer: PeerAddress): void;
 }
 
 /** How a platform turns the `rtc` option into an implementation. */
@@ -97,9 +115,23 @@ interface LinkEntry {
   readonly link: Link;
   readonly initiator: boolean;
   opened: boolean;
+  /** The peers this neighbour last said it is linked to. */
+  neighbours: ReadonlySet<PeerAddress>;
+  /** Pending liveness probe: its nonce and timer. */
+  probe: { nonce: number; timer: ReturnType<typeof setTimeout> } | undefined;
 }
 
+/** What travels on a link's control channel (JSON text). */
+type Control =
+  | { readonly t: 'ping'; readonly n: number }
+  | { readonly t: 'pong'; readonly n: number }
+  | { readonly t: 'peers'; readonly ids: readonly string[] }
+  | { readonly t: 'relay'; readonly to: string; readonly from: string; readonly data: Json };
+
 const CHANNEL_LABEL = 'synod';
+const CONTROL_LABEL = 'synod-control';
+const MAX_GOSSIP_IDS = 1024;
+const MAX_ADDRESS_CHARS = 255;
 const MAX_MTU_BYTES = 256 * 1024;
 const RECONNECT_MIN_MS = 250;
 const RECONNECT_MAX_MS = 5000;
@@ -149,6 +181,9 @@ class WebRtcMesh implements WebRtcTransport {
     signalsSent: 0,
     signalsReceived: 0,
     droppedSignals: 0,
+    signalsRelayed: 0,
+    droppedControl: 0,
+    probesFailed: 0,
   };
   private readonly highWaterBytes: number;
   private readonly maxQueuedBytes: number;
@@ -157,6 +192,8 @@ class WebRtcMesh implements WebRtcTransport {
   private readonly signalingTimeoutMs: number;
   private readonly maxPeers: number;
   private readonly linkWaitMs: number;
+  private readonly probeTimeoutMs: number;
+  private gossipScheduled = false;
   /** While start() waits for links: peers whose attempt failed (it stops waiting for them). */
   private failedOnce: Set<PeerAddress> | undefined;
   private readonly address: PeerAddress;
@@ -184,6 +221,7 @@ class WebRtcMesh implements WebRtcTransport {
     this.signalingTimeoutMs = option('signalingTimeoutMs', init.signalingTimeoutMs, 5000, 1);
     this.maxPeers = option('maxPeers', init.maxPeers, 256, 1);
     this.linkWaitMs = option('linkWaitMs', init.linkWaitMs, 5000, 0);
+    this.probeTimeoutMs = option('probeTimeoutMs', init.probeTimeoutMs, 1000, 1);
     if (typeof init.signaling === 'string') {
       if (!/^wss?:\/\//.test(init.signaling)) throw new SynodError('INVALID_ARGUMENT', `signaling must be a ws:// or wss:// URL, got ${init.signaling}`);
       // Random per transport, hence per process lifetime: a reloaded page is a new peer.
@@ -237,7 +275,7 @@ class WebRtcMesh implements WebRtcTransport {
     this.unsubscribe.push(
       client.on('peers', (peers) => peers.forEach((peer) => this.onPeerSeen(peer))),
       client.on('join', (peer) => this.onPeerSeen(peer)),
-      client.on('leave', (id) => this.cancelReconnect(id)),
+      client.on('leave', (id) => this.onPeerLeft(id)),
       client.on('signal', (from, data) => this.onSignal(from, data)),
     );
     try {
@@ -313,12 +351,23 @@ class WebRtcMesh implements WebRtcTransport {
     void this.close();
   }
 
+  disconnect(peer: PeerAddress): void {
+    this.links.get(peer)?.link.close('disconnected');
+  }
+
   // ---------------------------------------------------------------- links
 
   private onPeerSeen(peer: PeerInfo): void {
     if (this.state === 'closed' || peer.id === this.address || !speaksWebRtc(peer)) return;
     // The smaller address offers; the other waits for its offer.
     if (this.address < peer.id && !this.links.has(peer.id)) this.connect(peer.id);
+  }
+
+  /** In the room, or named by a neighbour: a peer worth connecting to (again). */
+  private present(peer: PeerAddress): boolean {
+    if (this.signaling?.peers().some((info) => info.id === peer && speaksWebRtc(info))) return true;
+    for (const entry of this.links.values()) if (entry.opened && entry.neighbours.has(peer)) return true;
+    return false;
   }
 
   private connect(peer: PeerAddress): void {
@@ -339,30 +388,118 @@ class WebRtcMesh implements WebRtcTransport {
         maxQueuedBytes: this.maxQueuedBytes,
         connectTimeoutMs: this.connectTimeoutMs,
         disconnectedGraceMs: this.disconnectedGraceMs,
+        controlLabel: CONTROL_LABEL,
       },
       {
         signal: (signal) => this.sendSignal(peer, id, signal),
         open: () => this.onLinkOpen(peer, entry),
         message: (data) => this.onData(peer, entry, data),
+        controlOpen: () => this.sendControl(entry, { t: 'peers', ids: this.peers() }),
+        control: (text) => this.onControl(peer, entry, text),
         close: () => this.onLinkClosed(peer, entry),
       },
       this.counters,
     );
-    entry = { id, link, initiator, opened: false };
+    entry = { id, link, initiator, opened: false, neighbours: new Set(), probe: undefined };
     this.links.set(peer, entry);
     return entry;
   }
 
+  /** Through the signaling server when it has the peer in its room, else through a neighbour linked to it. */
   private sendSignal(peer: PeerAddress, link: string, signal: SimplePeerSignal): void {
+    const data = { v: 1, link, signal } as unknown as Json;
     const client = this.signaling;
     let sent = false;
-    try {
-      sent = client !== undefined && client.signal(peer, { v: 1, link, signal } as unknown as Json);
-    } catch {
-      sent = false;
+    if (client?.connected && client.peers().some((info) => info.id === peer)) {
+      try {
+        sent = client.signal(peer, data);
+      } catch {
+        sent = false;
+      }
+    }
+    if (!sent) {
+      for (const entry of this.links.values()) {
+        if (entry.opened && entry.neighbours.has(peer) && this.sendControl(entry, { t: 'relay', to: peer, from: this.address, data })) {
+          this.stats.signalsRelayed++;
+          sent = true;
+          break;
+        }
+      }
     }
     if (sent) this.stats.signalsSent++;
     else this.stats.droppedSignals++;
+  }
+
+  private sendControl(entry: LinkEntry, message: Control): boolean {
+    return entry.link.sendControl(JSON.stringify(message));
+  }
+
+  private onControl(peer: PeerAddress, entry: LinkEntry, text: string): void {
+    if (this.state !== 'open' || this.links.get(peer) !== entry) return;
+    const message = parseControl(text);
+    if (!message) {
+      this.stats.droppedControl++;
+      return;
+    }
+    switch (message.t) {
+      case 'ping':
+        this.sendControl(entry, { t: 'pong', n: message.n });
+        return;
+      case 'pong':
+        if (entry.probe?.nonce === message.n) {
+          clearTimeout(entry.probe.timer);
+          entry.probe = undefined;
+        }
+        return;
+      case 'peers':
+        entry.neighbours = new Set(message.ids.filter((id) => id !== this.address));
+        // Peers heard of through the mesh are connected as those of the room are.
+        for (const id of entry.neighbours) if (this.address < id && !this.links.has(id) && this.links.size < this.maxPeers) this.connect(id);
+        return;
+      case 'relay':
+        if (message.to === this.address) {
+          this.onSignal(message.from, message.data);
+        } else {
+          // One hop only, and only what the neighbour itself says: no loops, no forged senders.
+          const target = this.links.get(message.to);
+          if (message.from === peer && target?.opened && this.sendControl(target, message)) this.stats.signalsRelayed++;
+          else this.stats.droppedControl++;
+        }
+        return;
+    }
+  }
+
+  /** Tell every neighbour whom this peer is linked to (once per burst of changes). */
+  private scheduleGossip(): void {
+    if (this.gossipScheduled) return;
+    this.gossipScheduled = true;
+    queueMicrotask(() => {
+      this.gossipScheduled = false;
+      if (this.state !== 'open') return;
+      const message: Control = { t: 'peers', ids: this.peers() };
+      for (const entry of this.links.values()) if (entry.opened) this.sendControl(entry, message);
+    });
+  }
+
+  /** A peer left the signaling room: a crash looks like this first. A linked one must answer a probe. */
+  private onPeerLeft(peer: PeerAddress): void {
+    const entry = this.links.get(peer);
+    if (!entry?.opened) {
+      this.cancelReconnect(peer);
+      return;
+    }
+    if (entry.probe || !entry.link.hasControl) return;
+    const nonce = Math.floor(Math.random() * 2 ** 31);
+    if (!this.sendControl(entry, { t: 'ping', n: nonce })) return;
+    entry.probe = {
+      nonce,
+      timer: setTimeout(() => {
+        entry.probe = undefined;
+        if (this.links.get(peer) !== entry) return;
+        this.stats.probesFailed++;
+        entry.link.close('probe-timeout');
+      }, this.probeTimeoutMs),
+    };
   }
 
   private onSignal(from: string, data: Json): void {
@@ -400,6 +537,7 @@ class WebRtcMesh implements WebRtcTransport {
     if (this.links.get(peer) !== entry || this.state === 'closed') return;
     entry.opened = true;
     this.stats.linksOpened++;
+    this.scheduleGossip();
     const pending = this.reconnects.get(peer);
     if (pending) pending.attempt = 0;
   }
@@ -429,9 +567,11 @@ class WebRtcMesh implements WebRtcTransport {
 
   private onLinkClosed(peer: PeerAddress, entry: LinkEntry): void {
     if (this.links.get(peer) === entry) this.links.delete(peer);
+    clearTimeout(entry.probe?.timer);
     if (this.state === 'closed') return;
     if (entry.opened) {
       this.stats.linksLost++;
+      this.scheduleGossip();
       // Never from inside send(): a link can break while writing.
       queueMicrotask(() => {
         if (this.state === 'closed') return;
@@ -452,8 +592,7 @@ class WebRtcMesh implements WebRtcTransport {
     pending.timer = setTimeout(() => {
       pending.timer = undefined;
       if (this.state !== 'open' || this.links.has(peer)) return;
-      const present = this.signaling?.peers().some((info) => info.id === peer && speaksWebRtc(info));
-      if (present) this.connect(peer);
+      if (this.present(peer)) this.connect(peer);
       else this.reconnects.delete(peer);
     }, delayMs * (0.75 + Math.random() / 2));
   }
@@ -474,7 +613,10 @@ class WebRtcMesh implements WebRtcTransport {
     for (const unsubscribe of this.unsubscribe.splice(0)) unsubscribe();
     const entries = [...this.links.values()];
     this.links.clear();
-    for (const entry of entries) entry.link.close('closed', true);
+    for (const entry of entries) {
+      clearTimeout(entry.probe?.timer);
+      entry.link.close('closed', true);
+    }
     if (this.ownsSignaling) await this.signaling?.close();
     const rtc = this.rtc;
     this.rtc = undefined;
@@ -483,6 +625,37 @@ class WebRtcMesh implements WebRtcTransport {
       await new Promise((resolve) => setTimeout(resolve, 0));
       rtc.release();
     }
+  }
+}
+
+function isAddress(value: unknown): value is string {
+  return typeof value === 'string' && value.length > 0 && value.length <= MAX_ADDRESS_CHARS;
+}
+
+/** A control message, or undefined: neighbours are not trusted either. */
+export function parseControl(text: string): Control | undefined {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
+  const message = value as Record<string, unknown>;
+  switch (message['t']) {
+    case 'ping':
+    case 'pong':
+      return Number.isInteger(message['n']) ? { t: message['t'], n: message['n'] as number } : undefined;
+    case 'peers': {
+      const ids = message['ids'];
+      return Array.isArray(ids) && ids.length <= MAX_GOSSIP_IDS && ids.every(isAddress) ? { t: 'peers', ids } : undefined;
+    }
+    case 'relay':
+      return isAddress(message['to']) && isAddress(message['from']) && 'data' in message
+        ? { t: 'relay', to: message['to'], from: message['from'], data: message['data'] as Json }
+        : undefined;
+    default:
+      return undefined;
   }
 }
 

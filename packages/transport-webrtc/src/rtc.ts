@@ -15,6 +15,7 @@ export interface DescriptionLike {
 }
 
 export interface DataChannelLike {
+  readonly label: string;
   readonly readyState: string;
   readonly bufferedAmount: number;
   bufferedAmountLowThreshold: number;
@@ -24,7 +25,7 @@ export interface DataChannelLike {
   onerror: ((event: unknown) => void) | null;
   onmessage: ((event: { readonly data: unknown }) => void) | null;
   onbufferedamountlow: ((event: unknown) => void) | null;
-  send(data: Uint8Array): void;
+  send(data: Uint8Array | string): void;
   close(): void;
 }
 
