@@ -3,8 +3,10 @@
  * reliability, ordering and fragmentation (it is told `mtuBytes`).
  *
  * Peers are found by a static list of addresses and/or a signaling server's room; any peer that
- * sends a datagram is learned too, so a list need only be one-way. Liveness, for peers() and the
- * linkDown hint:
+ * sends a datagram is learned too, so a list need only be one-way. peers() — a joiner's contacts —
+ * lists the peers heard from, by their full address (with the incarnation nonce); start() waits
+ * (up to startWaitMs) until each peer it knows of has answered its HELLO or been found absent.
+ * Liveness, for peers() and the linkDown hint:
  *   - a peer that closes says BYE: linkDown at once;
  *   - a peer that crashes leaves its port closed: after `probeAfterMs` of silence we send a PROBE
  *     from a connected throwaway socket, and the kernel's ICMP port-unreachable (which Node
@@ -58,6 +60,11 @@ export interface UdpInit {
   readonly maxSendQueueBytes?: number;
   /** How long start() waits for the signaling server's welcome. Default 5000. */
   readonly signalingTimeoutMs?: number;
+  /**
+   * How long start() waits for the peers it knows of (static list, signaling) to answer its HELLO
+   * or be found absent (ICMP port-unreachable, immediate on loopback). Default 1000.
+   */
+  readonly startWaitMs?: number;
 }
 
 export interface UdpStats extends TransportStats {
@@ -167,6 +174,8 @@ class Udp implements UdpTransport {
   private readonly socketBufferBytes: number;
   private readonly maxSendQueueBytes: number;
   private readonly signalingTimeoutMs: number;
+  private readonly startWaitMs: number;
+  private startWaiter: (() => void) | undefined;
   private readonly signalingInit: UdpSignalingInit | undefined;
   private state: 'created' | 'starting' | 'open' | 'closed' = 'created';
   private socket: dgram.Socket | undefined;
@@ -199,6 +208,7 @@ class Udp implements UdpTransport {
     this.socketBufferBytes = option('socketBufferBytes', init.socketBufferBytes, 4 * 1024 * 1024, 0);
     this.maxSendQueueBytes = option('maxSendQueueBytes', init.maxSendQueueBytes, 4 * 1024 * 1024, 0);
     this.signalingTimeoutMs = option('signalingTimeoutMs', init.signalingTimeoutMs, 5000, 1);
+    this.startWaitMs = option('startWaitMs', init.startWaitMs, 1000, 0);
     this.signalingInit = typeof init.signaling === 'string' ? { url: init.signaling } : init.signaling;
     for (const address of init.peers ?? []) this.pendingListed.push(this.parseListed(address));
     this.address = formatUdpAddress(this.host, this.requestedPort);
@@ -252,6 +262,30 @@ class Udp implements UdpTransport {
     this.ticker = setInterval(() => this.tick(), this.keepaliveMs);
     this.ticker.unref();
     if (this.signalingInit) await this.startSignaling(this.signalingInit);
+    if (this.state === 'open') await this.awaitKnownPeers();
+  }
+
+  /**
+   * Until every peer known so far has answered or been found absent (or startWaitMs passed), so
+   * that peers() — a joiner's contacts — holds the peers that are there, and only those.
+   */
+  private async awaitKnownPeers(): Promise<void> {
+    const pending = [...this.endpoints.values()];
+    for (const endpoint of pending) this.probe(endpoint);
+    const settled = () => this.state !== 'open' || pending.every((endpoint) => endpoint.heard || endpoint.state === 'gone');
+    if (settled() || this.startWaitMs === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(done, this.startWaitMs);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.startWaiter = () => {
+        if (!settled()) return;
+        this.startWaiter = undefined;
+        done();
+      };
+    });
   }
 
   send(to: PeerAddress, bytes: Uint8Array): void {
@@ -300,7 +334,7 @@ class Udp implements UdpTransport {
     if (this.state !== 'open') return [];
     const peers: PeerAddress[] = [];
     for (const endpoint of this.endpoints.values()) {
-      if (endpoint.state !== 'gone') peers.push(formatUdpAddress(endpoint.host, endpoint.port, endpoint.nonce));
+      if (endpoint.state === 'alive' && endpoint.heard) peers.push(formatUdpAddress(endpoint.host, endpoint.port, endpoint.nonce));
     }
     return peers;
   }
@@ -376,6 +410,7 @@ class Udp implements UdpTransport {
     endpoint.heard = true;
     endpoint.state = 'alive';
     endpoint.lastHeardMs = nowMs;
+    this.startWaiter?.();
     if (header.kind !== Kind.Data) {
       this.stats.controlReceived++;
       if (header.kind === Kind.Hello) this.sendControl(endpoint, Kind.HelloReply);
@@ -469,6 +504,7 @@ class Udp implements UdpTransport {
       const peer = formatUdpAddress(endpoint.host, endpoint.port, nonce);
       for (const handler of this.linkDownHandlers) callSafely(() => handler(peer));
     }
+    this.startWaiter?.();
   }
 
   private sendControl(endpoint: Endpoint, kind: Kind, done?: () => void): void {
