@@ -41,7 +41,13 @@ const PACE_BYTES = 1024 * 1024;
 const WINDOW = 128;
 /** The transport's mtuBytes (default: the transport's own). */
 const MTU = process.env['BENCH_MTU'] ? { mtuBytes: Number(process.env['BENCH_MTU']) } : {};
-const timing = { heartbeatMs: 200, suspectAfterMs: 10_000, discoveryMs: 200 };
+const timing = {
+  heartbeatMs: 200,
+  suspectAfterMs: 10_000,
+  discoveryMs: 200,
+  // BENCH_FLOW_WINDOW_BYTES: the core's credit window per sender (default: the core's).
+  ...(process.env['BENCH_FLOW_WINDOW_BYTES'] ? { flowWindowBytes: Number(process.env['BENCH_FLOW_WINDOW_BYTES']) } : {}),
+};
 
 type Primitive = (typeof PRIMITIVES)[number];
 type Command =
@@ -243,7 +249,9 @@ interface Worker {
 }
 
 function startWorker(index: number): Worker {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fileURLToPath(import.meta.url), '--worker'], {
+  // BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the workers.
+  const extra = process.env['BENCH_WORKER_ARGS']?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...extra, '--conditions=source', '--import', 'tsx', fileURLToPath(import.meta.url), '--worker'], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     env: { ...process.env, BENCH_INDEX: String(index) },
   });
