@@ -513,8 +513,8 @@ export class Member {
     // group behind a partition than a group that is gone, and founding beside it is a split brain.
     const recent = [...this.lookingHeard].filter(([, round]) => round > this.discoveryRound - FOUNDING_ROUNDS);
     const smallest = recent.every(([peer]) => this.self < peer);
-    const cofounders = recent.filter(([peer]) => this.contacts.includes(peer)).length;
-    const quorate = cofounders * 2 >= this.contacts.length;
+    // Counted, not matched by id: a shell may address a contact by a guess of its member id.
+    const quorate = recent.length * 2 >= this.contacts.length;
     if (this.phase === 'discovering' && this.discoveryRound >= FOUNDING_ROUNDS && smallest && quorate) this.found();
     else this.startDiscovery();
   }

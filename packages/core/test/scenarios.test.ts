@@ -94,3 +94,15 @@ test('3/2 partition: the majority goes on, the minority stops and rejoins after 
   h.run(5000);
   for (const id of ['d', 'e']) assert.ok(h.upcalls.get(id)!.some((u) => u.type === 'excluded'), `${id} learns it was excluded`);
 });
+
+test('peers started together, each naming the others as contacts, form one group', () => {
+  const h = new Harness();
+  const ids = ['a', 'b', 'c', 'd'];
+  for (const id of ids) h.add(id);
+  // The shell knows addresses only: it names contacts by a guessed member id.
+  for (const id of ids) h.do(id, (m) => m.join(ids.filter((other) => other !== id).map((other) => `${other}`), 0));
+  h.run(2000);
+  for (const id of ids) assert.deepEqual(h.members.get(id)!.view?.members.length, 4, id);
+  const viewOnes = new Set(ids.flatMap((id) => h.upcalls.get(id)!.filter((u) => u.type === 'view' && u.view.viewId === 1).map((u) => (u.type === 'view' ? u.view.members.join() : ''))));
+  assert.equal(viewOnes.size, 1, 'one founder');
+});
