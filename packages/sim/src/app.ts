@@ -143,6 +143,9 @@ export class SimApp {
         events.push({ t: 'minority', atMs, viewId: upcall.view.viewId });
         this.status = 'minority';
         return NONE;
+      case 'majority':
+        this.status = 'member';
+        return NONE;
       case 'excluded':
         events.push({ t: 'excluded', atMs, reason: upcall.reason });
         return { kind: 'retire', fate: 'excluded' };

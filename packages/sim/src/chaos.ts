@@ -6,6 +6,7 @@
  */
 import type { Cluster, SimNode } from './cluster.js';
 import type { Prng } from './prng.js';
+import { keepsMajority, latestViews, primaryBlock, strandsJoiner } from './quorum.js';
 import type { FaultProfile } from './scenario.js';
 
 export interface ChaosCounters {
@@ -113,7 +114,7 @@ export class Chaos {
   }
 
   private coordinatorNode(): SimNode | undefined {
-    const coordinator = this.cluster.latestViews()[0]?.members[0];
+    const coordinator = latestViews(this.cluster)[0]?.members[0];
     const inc = coordinator === undefined ? undefined : this.cluster.incarnation(coordinator);
     return inc?.alive ? inc.node : undefined;
   }
@@ -121,7 +122,7 @@ export class Chaos {
   /** Crashes `node` if the group keeps a majority; maybe schedules its restart. */
   private crash(node: SimNode): boolean {
     const without = new Set([node]);
-    if (!node.current?.alive || !this.cluster.keepsMajority(without) || this.cluster.strandsJoiner(without)) return false;
+    if (!node.current?.alive || !keepsMajority(this.cluster, without) || strandsJoiner(this.cluster, without)) return false;
     const restart = this.random.chance(this.profile.restartProbability);
     const [min, max] = this.profile.restartDelayMs;
     this.cluster.crash(node, restart ? this.random.real(min, max) : undefined);
@@ -132,7 +133,7 @@ export class Chaos {
     const members = this.cluster.upNodes().filter((node) => node.current?.app.status === 'member' && !node.current.app.leaving);
     if (members.length === 0) return;
     const node = this.random.pick(members);
-    if (!this.cluster.keepsMajority(new Set([node])) || this.cluster.strandsJoiner(new Set([node]))) return;
+    if (!keepsMajority(this.cluster, new Set([node])) || strandsJoiner(this.cluster, new Set([node]))) return;
     const comesBack = this.random.chance(this.profile.returnAfterLeaveProbability);
     this.cluster.leave(node, comesBack ? this.random.real(100, 1500) : undefined);
   }
@@ -151,13 +152,13 @@ export class Chaos {
       const blockOf = new Map<SimNode, number>();
       blocks.forEach((nodes, block) => nodes.forEach((node) => blockOf.set(node, block)));
       const lookup = (node: SimNode): number => blockOf.get(node) ?? 0;
-      if (!this.cluster.keepsMajority(new Set(), lookup)) continue;
+      if (!keepsMajority(this.cluster, new Set(), lookup)) continue;
       // Nodes still joining stay with the primary side: cut off, they would found a new group.
-      const primary = this.cluster.primaryBlock(lookup);
+      const primary = primaryBlock(this.cluster, lookup);
       for (const node of up) if (node.current?.app.status === 'joining') blockOf.set(node, primary);
       // Nodes not up (restarting later) start on the primary side too.
       for (const node of this.cluster.nodes) if (!blockOf.has(node)) blockOf.set(node, primary);
-      if (this.cluster.strandsJoiner(new Set(), (node) => blockOf.get(node) ?? primary)) continue;
+      if (strandsJoiner(this.cluster, new Set(), (node) => blockOf.get(node) ?? primary)) continue;
       // The primary side is block 0, where nodes added during the partition appear.
       const relabel = (block: number): number => (block === primary ? 0 : block === 0 ? primary : block);
       const byBlock: number[][] = [];

@@ -11,6 +11,7 @@ import type { MemberHistory } from './history.js';
 import type { MemberFactory } from './member-like.js';
 import type { NetworkStats } from './network.js';
 import { Prng } from './prng.js';
+import { convergence as convergenceOf } from './quorum.js';
 import { scenarioFor, type Flavour, type Scenario } from './scenario.js';
 
 export interface RunOptions {
@@ -119,17 +120,17 @@ export function runSimulation(options: RunOptions): RunResult {
   cluster.workloadOn = false;
   const deadline = queue.nowMs + (options.livenessTimeoutMs ?? 30_000);
   const stabilizeMs = options.stabilizeMs ?? 2000;
-  let convergence = cluster.convergence();
+  let convergence = convergenceOf(cluster);
   while (!budgetExceeded && queue.nowMs < deadline) {
     if (convergence.converged) {
       const settledView = cluster.maxViewId;
       queue.runUntil(queue.nowMs + stabilizeMs, overBudget);
-      convergence = cluster.convergence();
+      convergence = convergenceOf(cluster);
       if (convergence.converged && cluster.maxViewId === settledView) break;
       continue;
     }
     queue.runUntil(queue.nowMs + 100, overBudget);
-    convergence = cluster.convergence();
+    convergence = convergenceOf(cluster);
   }
   if (budgetExceeded) {
     cluster.violation('runner', `stopped after ${queue.processed} events (budget ${maxEvents}): a livelock?`);
