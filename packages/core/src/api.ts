@@ -55,6 +55,8 @@ export type Upcall =
   | { readonly type: 'sent'; readonly localId: number; readonly id: string }
   /** This member lost the majority of its view: it stops delivering until it rejoins. */
   | { readonly type: 'minority'; readonly view: View }
+  /** The partition healed before the group went on without this member: it delivers again. */
+  | { readonly type: 'majority'; readonly view: View }
   /** The group went on without this member (partition or false suspicion). It must rejoin under a
    *  new member id; queued sends were not sent. */
   | { readonly type: 'excluded'; readonly reason: string }

@@ -453,7 +453,10 @@ export class Member {
     if (this.phase === 'minority' && this.fd.forgive(from)) {
       const view = this.epoch!.view;
       const alive = view.members.filter((member) => !this.fd.suspects.has(member));
-      if (isQuorum(alive, view.members)) this.phase = 'member';
+      if (isQuorum(alive, view.members)) {
+        this.phase = 'member';
+        this.emit({ type: 'majority', view });
+      }
     }
   }
 

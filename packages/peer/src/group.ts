@@ -112,6 +112,8 @@ export interface GroupEvents {
   view: (view: ViewChange) => void;
   block: () => void;
   minority: (view: View) => void;
+  /** The partition healed in time: this member is back in its view's majority and delivers again. */
+  majority: (view: View) => void;
   excluded: (event: { readonly memberId: MemberId; readonly reason: string }) => void;
   rejoined: (event: { readonly memberId: MemberId; readonly previousMemberId: MemberId; readonly view: View }) => void;
   /** Deliveries of a kind with no handler. A request a listener does not reply to synchronously gets a 'no handler' answer. */
@@ -120,7 +122,7 @@ export interface GroupEvents {
   error: (error: unknown) => void;
 }
 export type GroupEvent = keyof GroupEvents;
-const GROUP_EVENTS: readonly GroupEvent[] = ['view', 'block', 'minority', 'excluded', 'rejoined', 'message', 'error'];
+const GROUP_EVENTS: readonly GroupEvent[] = ['view', 'block', 'minority', 'majority', 'excluded', 'rejoined', 'message', 'error'];
 
 export interface GroupStats extends MemberStats {
   /** Messages whose peer-layer payload was malformed. */
@@ -495,6 +497,9 @@ export class GroupRuntime implements Group {
       }
       case 'minority':
         this.monitor.enqueue(() => this.emit('minority', upcall.view));
+        return;
+      case 'majority':
+        this.monitor.enqueue(() => this.emit('majority', upcall.view));
         return;
       case 'excluded':
         this.excluded(incarnation, upcall.reason);
