@@ -108,6 +108,7 @@ export class Member {
   private phaseDeadlineMs = 0;
   private joinTarget: MemberId | undefined;
   private discoveryRound = 0;
+  private groupHintRound = -1;
   /** Peers heard looking for the group (not in it), with the discovery round they were heard in. */
   private readonly lookingHeard = new Map<MemberId, number>();
 
@@ -342,7 +343,7 @@ export class Member {
   private dispatch(from: MemberId, frame: Frame, bytes: Uint8Array): void {
     switch (frame.kind) {
       case 'discover':
-        return this.onDiscover(from);
+        return this.onDiscover(from, frame);
       case 'discoverReply':
         return this.onDiscoverReply(from, frame);
       case 'joinRequest':
@@ -473,28 +474,41 @@ export class Member {
     this.discoveryRound++;
     this.discoveryReplies = new Map();
     this.phaseDeadlineMs = this.nowMs + this.options.discoveryMs;
-    this.sendFrame(this.contacts, { kind: 'discover' });
+    this.sendFrame(this.contacts, { kind: 'discover', coordinator: '' });
   }
 
-  private onDiscover(from: MemberId): void {
+  private onDiscover(from: MemberId, frame: FrameOf<'discover'>): void {
     // Whoever asks is looking too: a founder must know every peer looking, not only those that
-    // answered its own question (which may have gone out before they started).
-    if (this.phase === 'discovering' || this.phase === 'joining') this.lookingHeard.set(from, this.discoveryRound);
+    // answered its own question (which may have gone out before they started). One that asks
+    // while joining a group tells us the group exists.
+    if (this.phase === 'discovering' || this.phase === 'joining') {
+      if (frame.coordinator === '') this.lookingHeard.set(from, this.discoveryRound);
+      else this.groupHint(frame.coordinator);
+    }
     const inGroup = (this.phase === 'member' || this.phase === 'minority') && !this.leaving;
     const view = this.epoch?.view;
     this.sendFrame([from], {
       kind: 'discoverReply',
       inGroup,
       viewId: inGroup ? view!.viewId : 0,
-      coordinator: inGroup ? this.actingCoordinator() : this.self,
+      coordinator: inGroup ? this.actingCoordinator() : this.phase === 'joining' && this.joinTarget ? this.joinTarget : this.self,
     });
   }
 
   private onDiscoverReply(from: MemberId, frame: FrameOf<'discoverReply'>): void {
     if (this.phase !== 'discovering' && this.phase !== 'joining') return;
     this.discoveryReplies.set(from, frame);
-    if (!frame.inGroup) this.lookingHeard.set(from, this.discoveryRound);
+    if (!frame.inGroup) {
+      if (frame.coordinator === from) this.lookingHeard.set(from, this.discoveryRound);
+      else this.groupHint(frame.coordinator);
+    }
     if (frame.inGroup && this.phase === 'joining') this.joinTarget = frame.coordinator;
+  }
+
+  /** Another joiner knows of a group at `coordinator`: ask it too, and found nothing this round. */
+  private groupHint(coordinator: MemberId): void {
+    this.groupHintRound = this.discoveryRound;
+    if (coordinator !== this.self && !this.contacts.includes(coordinator)) this.contacts.push(coordinator);
   }
 
   private discoveryDeadline(): void {
@@ -506,7 +520,7 @@ export class Member {
       this.sendFrame([this.joinTarget], { kind: 'joinRequest' });
       this.discoveryReplies = new Map();
       this.phaseDeadlineMs = this.nowMs + this.options.discoveryMs;
-      this.sendFrame(this.contacts, { kind: 'discover' });
+      this.sendFrame(this.contacts, { kind: 'discover', coordinator: this.joinTarget });
       return;
     }
     // Nobody is in a group. The smallest id among the peers looking founds it, after listening
@@ -518,7 +532,8 @@ export class Member {
     const smallest = recent.every(([peer]) => this.self < peer);
     // Counted, not matched by id: a shell may address a contact by a guess of its member id.
     const quorate = recent.length * 2 >= this.contacts.length;
-    if (this.phase === 'discovering' && this.discoveryRound >= FOUNDING_ROUNDS && smallest && quorate) this.found();
+    const hinted = this.groupHintRound > this.discoveryRound - FOUNDING_ROUNDS;
+    if (this.phase === 'discovering' && this.discoveryRound >= FOUNDING_ROUNDS && smallest && quorate && !hinted) this.found();
     else this.startDiscovery();
   }
 

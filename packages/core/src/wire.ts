@@ -55,7 +55,8 @@ export type Frame =
   | { readonly kind: 'data'; readonly viewId: number; readonly senderIndex: number; readonly seqno: number; readonly unit: Unit }
   | { readonly kind: 'nak'; readonly viewId: number; readonly senderIndex: number; readonly fromSeqno: number; readonly toSeqno: number }
   | { readonly kind: 'digest'; readonly viewId: number; readonly received: readonly number[] }
-  | { readonly kind: 'discover' }
+  /** `coordinator`: the coordinator of the group the asker is joining, '' while it knows of none. */
+  | { readonly kind: 'discover'; readonly coordinator: string }
   | { readonly kind: 'discoverReply'; readonly inGroup: boolean; readonly viewId: number; readonly coordinator: string }
   | { readonly kind: 'joinRequest' }
   | { readonly kind: 'leaveRequest'; readonly viewId: number; readonly graceful: boolean }
@@ -150,6 +151,8 @@ export function encodeFrame(group: string, frame: Frame): Uint8Array {
       writer.varint(frame.viewId).varints(frame.received);
       break;
     case 'discover':
+      writer.string(frame.coordinator);
+      break;
     case 'joinRequest':
       break;
     case 'discoverReply':
@@ -261,6 +264,7 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
     case 'digest':
       return { kind, viewId: reader.varint(), received: reader.varints(MAX_MEMBERS) };
     case 'discover':
+      return { kind, coordinator: reader.string(MAX_ID_BYTES) };
     case 'joinRequest':
       return { kind };
     case 'discoverReply':
