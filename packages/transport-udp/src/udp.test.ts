@@ -114,6 +114,50 @@ describe('udp transport', () => {
     assert.equal(a.stats.framesReceived, 1);
   });
 
+  it('bundles the frames sent to a peer in one turn into few datagrams, in order', async () => {
+    const a = await started();
+    const b = await started({ peers: [a.localId] });
+    const atA = collect(a);
+    for (let i = 0; i < 1000; i++) b.send(a.localId, Uint8Array.of(i >> 8, i & 0xff, 0, 0, 0, 0, 0, 0));
+    b.send(a.localId, new Uint8Array(0));
+    b.send(a.localId, new Uint8Array(b.mtuBytes).fill(7)); // too big to bundle: alone, after the others
+    await waitFor(() => atA.length === 1002, '1002 frames');
+    assert.deepEqual(
+      atA.slice(0, 1000).map((bytes) => (bytes[0]! << 8) | bytes[1]!),
+      Array.from({ length: 1000 }, (_, i) => i),
+    );
+    assert.deepEqual([atA[1000]!.length, atA[1001]!.length], [0, b.mtuBytes]);
+    assert.ok(b.stats.datagramsSent <= 4, `${b.stats.datagramsSent} datagrams for 1002 frames`);
+    assert.equal(b.stats.framesSent, 1002);
+    assert.equal(a.stats.framesReceived, 1002);
+    const unbundled = await started({ peers: [a.localId], bundle: false });
+    await waitFor(() => a.peers().includes(unbundled.localId), 'a to learn the unbundled peer');
+    for (let i = 0; i < 10; i++) unbundled.send(a.localId, Uint8Array.of(i));
+    await waitFor(() => atA.length === 1012, 'ten more');
+    assert.equal(unbundled.stats.datagramsSent, 10);
+  });
+
+  it('drops a malformed batch whole and counts it', async () => {
+    const a = await started();
+    const atA = collect(a);
+    const target = parseUdpAddress(a.localId)!;
+    const junk = dgram.createSocket('udp4');
+    const batch = (...body: number[]) => {
+      const datagram = Buffer.alloc(HEADER_BYTES + body.length);
+      writeHeader(datagram, Kind.Batch, 0xabcdef01, 0);
+      datagram.set(body, HEADER_BYTES);
+      return datagram;
+    };
+    for (const frame of [batch(), batch(0), batch(0, 3, 1, 2), batch(0, 1, 9, 0, 5, 1)]) {
+      await new Promise((resolve) => junk.send(frame, target.port, target.host, resolve));
+    }
+    await new Promise((resolve) => junk.send(batch(0, 1, 9, 0, 2, 1, 2), target.port, target.host, resolve));
+    junk.close();
+    await waitFor(() => atA.length === 2, 'the well-formed batch');
+    assert.deepEqual(atA.map((bytes) => [...bytes]), [[9], [1, 2]]);
+    assert.equal(a.stats.droppedMalformed, 4);
+  });
+
   it('tells incarnations on one port apart: a restart is a new address and linkDown for the old', async () => {
     const a = await started();
     const port = await freePort('127.0.0.1');

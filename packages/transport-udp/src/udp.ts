@@ -20,7 +20,7 @@ import dgram from 'node:dgram';
 import { SynodError, emptyTransportStats, type PeerAddress, type Transport, type TransportStats } from '@synod/core';
 import { signalingClient, type SignalingClient, type WebSocketConstructor } from '@synod/signaling';
 import { canonicalHost, endpointOf, formatUdpAddress, isLoopback, parseUdpAddress, type UdpAddress } from './address.js';
-import { HEADER_BYTES, Kind, controlDatagram, readHeader, writeHeader } from './wire.js';
+import { BATCH_PREFIX_BYTES, HEADER_BYTES, Kind, controlDatagram, readBatch, readHeader, writeHeader } from './wire.js';
 
 export interface UdpSignalingInit {
   /** `ws://127.0.0.1:8787` */
@@ -58,6 +58,11 @@ export interface UdpInit {
   readonly socketBufferBytes?: number;
   /** Bytes queued in libuv (the kernel buffer full) beyond which sends are dropped and counted. Default 4 MiB. */
   readonly maxSendQueueBytes?: number;
+  /**
+   * Bundle the frames sent to one peer in one turn of the event loop into as few datagrams as fit
+   * the MTU (JGroups' bundler): a few syscalls instead of one per frame. Default true.
+   */
+  readonly bundle?: boolean;
   /** How long start() waits for the signaling server's welcome. Default 5000. */
   readonly signalingTimeoutMs?: number;
   /**
@@ -68,6 +73,9 @@ export interface UdpInit {
 }
 
 export interface UdpStats extends TransportStats {
+  /** Datagrams carrying frames (framesSent / framesReceived count frames: a datagram may bundle several). */
+  datagramsSent: number;
+  datagramsReceived: number;
   /** Datagrams without a valid transport header. */
   droppedMalformed: number;
   /** Datagrams from a finished incarnation, or meant for another incarnation of this port. */
@@ -99,6 +107,8 @@ type EndpointState = 'unknown' | 'alive' | 'gone';
 
 interface Endpoint {
   readonly endpoint: string;
+  /** Its current full address (with the nonce when known): what handlers see as `from`. */
+  id: string;
   readonly host: string;
   readonly port: number;
   /** The incarnation last heard of (or announced by signaling); undefined for a bare listed address. */
@@ -122,6 +132,15 @@ const RETIRED_KEPT = 8;
 const PROBE_WAIT_MS = 250;
 const MAX_PROBES_IN_FLIGHT = 16;
 const PARSE_CACHE_SIZE = 4096;
+
+/** Frames bound for one destination in this turn of the event loop. */
+interface Bundle {
+  readonly address: UdpAddress;
+  /** HEADER_BYTES + mtuBytes: frames are written from HEADER_BYTES on, each after its length. */
+  readonly buffer: Buffer;
+  used: number;
+  count: number;
+}
 
 function option(name: string, value: number | undefined, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   const chosen = value ?? fallback;
@@ -154,6 +173,8 @@ class Udp implements UdpTransport {
   readonly mtuBytes: number;
   readonly stats: UdpStats = {
     ...emptyTransportStats(),
+    datagramsSent: 0,
+    datagramsReceived: 0,
     droppedMalformed: 0,
     droppedStale: 0,
     droppedBackpressure: 0,
@@ -189,6 +210,10 @@ class Udp implements UdpTransport {
   private readonly linkDownHandlers = new Set<(peer: PeerAddress) => void>();
   private readonly probes = new Set<dgram.Socket>();
   private readonly pendingListed: UdpAddress[] = [];
+  private readonly bundling: boolean;
+  private readonly bundles = new Map<string, Bundle>();
+  private flushScheduled = false;
+  private readonly canonical = new Map<string, string | undefined>();
   private ticker: ReturnType<typeof setInterval> | undefined;
   private signaling: SignalingClient | undefined;
   private closing: Promise<void> | undefined;
@@ -209,6 +234,7 @@ class Udp implements UdpTransport {
     this.maxSendQueueBytes = option('maxSendQueueBytes', init.maxSendQueueBytes, 4 * 1024 * 1024, 0);
     this.signalingTimeoutMs = option('signalingTimeoutMs', init.signalingTimeoutMs, 5000, 1);
     this.startWaitMs = option('startWaitMs', init.startWaitMs, 1000, 0);
+    this.bundling = init.bundle ?? true;
     this.signalingInit = typeof init.signaling === 'string' ? { url: init.signaling } : init.signaling;
     for (const address of init.peers ?? []) this.pendingListed.push(this.parseListed(address));
     this.address = formatUdpAddress(this.host, this.requestedPort);
@@ -311,13 +337,67 @@ class Udp implements UdpTransport {
       this.stats.droppedBackpressure++;
       return;
     }
-    const datagram = Buffer.allocUnsafe(HEADER_BYTES + bytes.byteLength);
-    writeHeader(datagram, Kind.Data, this.nonce, address.nonce ?? 0);
-    datagram.set(bytes, HEADER_BYTES);
-    this.socket!.send(datagram, address.port, address.host);
     this.stats.framesSent++;
     this.stats.bytesSent += bytes.byteLength;
     if (endpoint) endpoint.lastSentMs = performance.now();
+    const framed = BATCH_PREFIX_BYTES + bytes.byteLength;
+    if (!this.bundling || framed > this.mtuBytes) {
+      // Alone in its datagram; whatever is bundled for this peer goes first, to keep the order.
+      this.flushBundle(to);
+      const datagram = Buffer.allocUnsafe(HEADER_BYTES + bytes.byteLength);
+      writeHeader(datagram, Kind.Data, this.nonce, address.nonce ?? 0);
+      datagram.set(bytes, HEADER_BYTES);
+      this.transmit(datagram, address);
+      return;
+    }
+    let bundle = this.bundles.get(to);
+    if (bundle && bundle.used + framed > HEADER_BYTES + this.mtuBytes) {
+      this.flushBundle(to);
+      bundle = undefined;
+    }
+    if (!bundle) {
+      bundle = { address, buffer: Buffer.allocUnsafe(HEADER_BYTES + this.mtuBytes), used: HEADER_BYTES, count: 0 };
+      this.bundles.set(to, bundle);
+    }
+    bundle.buffer[bundle.used] = bytes.byteLength >> 8;
+    bundle.buffer[bundle.used + 1] = bytes.byteLength & 0xff;
+    bundle.buffer.set(bytes, bundle.used + BATCH_PREFIX_BYTES);
+    bundle.used += framed;
+    bundle.count++;
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      // After the poll phase: replies to every datagram read in this turn share datagrams.
+      setImmediate(() => this.flushAll());
+    }
+  }
+
+  private transmit(datagram: Uint8Array, address: UdpAddress): void {
+    this.socket!.send(datagram, address.port, address.host);
+    this.stats.datagramsSent++;
+  }
+
+  private flushBundle(to: string): void {
+    const bundle = this.bundles.get(to);
+    if (!bundle) return;
+    this.bundles.delete(to);
+    const { buffer, address } = bundle;
+    if (bundle.count === 1) {
+      // A lone frame travels as plain DATA: the header moves over its length prefix.
+      writeHeader(buffer.subarray(BATCH_PREFIX_BYTES), Kind.Data, this.nonce, address.nonce ?? 0);
+      this.transmit(buffer.subarray(BATCH_PREFIX_BYTES, bundle.used), address);
+    } else {
+      writeHeader(buffer, Kind.Batch, this.nonce, address.nonce ?? 0);
+      this.transmit(buffer.subarray(0, bundle.used), address);
+    }
+  }
+
+  private flushAll(): void {
+    this.flushScheduled = false;
+    if (this.state !== 'open') {
+      this.bundles.clear();
+      return;
+    }
+    for (const to of [...this.bundles.keys()]) this.flushBundle(to);
   }
 
   onMessage(handler: (from: PeerAddress, bytes: Uint8Array) => void): () => void {
@@ -334,7 +414,7 @@ class Udp implements UdpTransport {
     if (this.state !== 'open') return [];
     const peers: PeerAddress[] = [];
     for (const endpoint of this.endpoints.values()) {
-      if (endpoint.state === 'alive' && endpoint.heard) peers.push(formatUdpAddress(endpoint.host, endpoint.port, endpoint.nonce));
+      if (endpoint.state === 'alive' && endpoint.heard) peers.push(endpoint.id);
     }
     return peers;
   }
@@ -373,23 +453,23 @@ class Udp implements UdpTransport {
       return;
     }
     const payloadBytes = datagram.length - HEADER_BYTES;
-    if (header.kind === Kind.Data && payloadBytes > this.mtuBytes) {
+    if ((header.kind === Kind.Data || header.kind === Kind.Batch) && payloadBytes > this.mtuBytes) {
       this.stats.droppedOversized++;
       return;
     }
-    const ip = canonicalHost(remote.address);
-    const key = ip ? endpointOf(ip.host, remote.port) : undefined;
-    if (!ip || key === this.self) {
+    const host = this.canonicalOf(remote.address);
+    const key = host === undefined ? undefined : endpointOf(host, remote.port);
+    if (key === undefined || key === this.self) {
       this.stats.droppedMalformed++;
       return;
     }
-    let endpoint = this.endpoints.get(key!);
+    let endpoint = this.endpoints.get(key);
     if (!endpoint) {
       if (this.endpoints.size >= this.maxPeers) {
         this.stats.droppedUnknownPeer++;
         return;
       }
-      endpoint = this.addEndpoint(ip.host, remote.port, false);
+      endpoint = this.addEndpoint(host!, remote.port, false);
     }
     if (endpoint.retired.includes(header.senderNonce)) {
       this.stats.droppedStale++; // a late datagram of a finished incarnation
@@ -400,6 +480,7 @@ class Udp implements UdpTransport {
       // A new process on this port: the old one is over.
       if (endpoint.nonce !== undefined) this.retire(endpoint);
       endpoint.nonce = header.senderNonce;
+      endpoint.id = formatUdpAddress(endpoint.host, endpoint.port, endpoint.nonce);
       endpoint.heard = false;
     }
     if (header.kind === Kind.Bye) {
@@ -411,23 +492,40 @@ class Udp implements UdpTransport {
     endpoint.state = 'alive';
     endpoint.lastHeardMs = nowMs;
     this.startWaiter?.();
-    if (header.kind !== Kind.Data) {
+    if (header.kind !== Kind.Data && header.kind !== Kind.Batch) {
       this.stats.controlReceived++;
       if (header.kind === Kind.Hello) this.sendControl(endpoint, Kind.HelloReply);
       return;
     }
-    this.stats.framesReceived++;
-    this.stats.bytesReceived += payloadBytes;
-    const from = formatUdpAddress(endpoint.host, endpoint.port, endpoint.nonce);
-    let first = true;
-    for (const handler of this.messageHandlers) {
-      // Each handler owns its bytes; a plain Uint8Array, not the Buffer subclass.
-      const bytes = first
-        ? new Uint8Array(datagram.buffer, datagram.byteOffset + HEADER_BYTES, payloadBytes)
-        : new Uint8Array(datagram.subarray(HEADER_BYTES));
-      callSafely(() => handler(from, bytes));
-      first = false;
+    const frames =
+      header.kind === Kind.Data ? [new Uint8Array(datagram.buffer, datagram.byteOffset + HEADER_BYTES, payloadBytes)] : readBatch(datagram);
+    if (!frames) {
+      this.stats.droppedMalformed++;
+      return;
     }
+    this.stats.datagramsReceived++;
+    const from = endpoint.id;
+    for (const frame of frames) {
+      this.stats.framesReceived++;
+      this.stats.bytesReceived += frame.byteLength;
+      let first = true;
+      for (const handler of this.messageHandlers) {
+        // Each handler owns its bytes (views of one datagram that nobody else writes); a plain
+        // Uint8Array, not a Buffer.
+        const bytes = first ? frame : frame.slice();
+        callSafely(() => handler(from, bytes));
+        first = false;
+      }
+      if (this.state !== 'open') return; // a handler closed the transport
+    }
+  }
+
+  private canonicalOf(address: string): string | undefined {
+    if (this.canonical.has(address)) return this.canonical.get(address);
+    const host = canonicalHost(address)?.host;
+    if (this.canonical.size >= PARSE_CACHE_SIZE) this.canonical.clear();
+    this.canonical.set(address, host);
+    return host;
   }
 
   // ---------------------------------------------------------------- peers and liveness
@@ -453,6 +551,7 @@ class Udp implements UdpTransport {
     const nowMs = performance.now();
     const endpoint: Endpoint = {
       endpoint: endpointOf(host, port),
+      id: formatUdpAddress(host, port),
       host,
       port,
       nonce: undefined,
@@ -478,6 +577,7 @@ class Udp implements UdpTransport {
     endpoint.listed = true;
     if (address.nonce !== undefined && endpoint.nonce === undefined && !endpoint.retired.includes(address.nonce)) {
       endpoint.nonce = address.nonce;
+      endpoint.id = formatUdpAddress(endpoint.host, endpoint.port, endpoint.nonce);
       if (endpoint.state === 'gone') endpoint.state = 'unknown';
     }
     this.sendControl(endpoint, Kind.Hello);
@@ -618,9 +718,12 @@ class Udp implements UdpTransport {
       }
     }
     this.probes.clear();
+    if (!sayBye) this.bundles.clear();
     const signaling = this.signaling?.close();
     const socket = this.socket;
     if (socket && wasOpen && sayBye) {
+      // What was sent before close() still goes out, ahead of the BYE.
+      for (const to of [...this.bundles.keys()]) this.flushBundle(to);
       const farewells: Promise<void>[] = [];
       for (const endpoint of this.endpoints.values()) {
         if (endpoint.state === 'gone') continue;

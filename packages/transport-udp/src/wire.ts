@@ -13,12 +13,14 @@
  *   BYE    the sender closes: its peers report linkDown at once
  *   PROBE  sent from a throwaway connected socket to a silent peer's port, only to draw an ICMP
  *          port-unreachable if nobody listens there any more (receivers ignore it)
+ *   BATCH  several DATA frames for one peer in one datagram (the sender bundles what it sends to a
+ *          peer in one turn of the event loop): ( length:u16 | frame )…
  */
 export const HEADER_BYTES = 10;
 const MAGIC = 0x55;
 const VERSION = 1;
 
-export const Kind = { Data: 1, Hello: 2, HelloReply: 3, Bye: 4, Probe: 5 } as const;
+export const Kind = { Data: 1, Hello: 2, HelloReply: 3, Bye: 4, Probe: 5, Batch: 6 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
 export interface Header {
@@ -45,10 +47,28 @@ export function controlDatagram(kind: Kind, senderNonce: number, destinationNonc
 export function readHeader(datagram: Uint8Array): Header | undefined {
   if (datagram.length < HEADER_BYTES || datagram[0] !== MAGIC || datagram[1]! >> 4 !== VERSION) return undefined;
   const kind = (datagram[1]! & 0x0f) as Kind;
-  if (kind < Kind.Data || kind > Kind.Probe) return undefined;
+  if (kind < Kind.Data || kind > Kind.Batch) return undefined;
   const view = new DataView(datagram.buffer, datagram.byteOffset, HEADER_BYTES);
   const senderNonce = view.getUint32(2);
   if (senderNonce === 0) return undefined;
-  if (kind === Kind.Data ? false : datagram.length !== HEADER_BYTES) return undefined;
+  if (kind !== Kind.Data && kind !== Kind.Batch && datagram.length !== HEADER_BYTES) return undefined;
   return { kind, senderNonce, destinationNonce: view.getUint32(6) };
+}
+
+/** Bytes a frame takes in a BATCH. */
+export const BATCH_PREFIX_BYTES = 2;
+
+/** The frames of a BATCH datagram as views into it, or undefined when it is malformed. Never throws. */
+export function readBatch(datagram: Uint8Array): Uint8Array[] | undefined {
+  const frames: Uint8Array[] = [];
+  let at = HEADER_BYTES;
+  while (at < datagram.length) {
+    if (at + BATCH_PREFIX_BYTES > datagram.length) return undefined;
+    const length = (datagram[at]! << 8) | datagram[at + 1]!;
+    at += BATCH_PREFIX_BYTES;
+    if (at + length > datagram.length) return undefined;
+    frames.push(new Uint8Array(datagram.buffer, datagram.byteOffset + at, length));
+    at += length;
+  }
+  return frames.length > 0 ? frames : undefined;
 }

@@ -1,0 +1,367 @@
+/**
+ * UDP on loopback, across 3 Node processes (this file is also the worker: `--worker`), in one run:
+ *   raw.udp.rtt            round trip of one datagram between two processes (ping-pong), p50 / p99
+ *   raw.udp.n3.<size>      raw dgram: every process sends datagrams to both others as fast as the
+ *                          socket takes them; msg/s, a message being one datagram to each other
+ *                          process (datagrams received ÷ 2); loss is printed beside it
+ *   raw.udp.dgram.<size>   the same run in datagrams/s received
+ *   <fbcast|abcast>.udp.n3.<size>       the group over the UDP transport: every member sends a
+ *                          share, a window of sends in flight; msg/s delivered at every member,
+ *                          ratio against raw.udp.n3.<size>
+ *   <…>.p50 / .p99         latency: one message at a time from member 0, send → delivery at the
+ *                          others (wall clock, one machine), against raw one-way latency
+ * Prints `BENCH {"name","unit","value","baseline","ratio"}` lines. Opens sockets: run it in a
+ * loopback-only network namespace (bench/run.mjs does). Not a test: figures vary by machine.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import dgram from 'node:dgram';
+import { fileURLToPath } from 'node:url';
+import { createPeer, type Group, type Peer } from '@synod/peer';
+import { udp } from '@synod/transport-udp';
+
+const N = 3;
+const SIZES = { '100b': 100, '1k': 1024 } as const;
+const PRIMITIVES = ['fbcast', 'abcast'] as const;
+const RAW_MESSAGES = Number(process.env['BENCH_RAW_MESSAGES'] ?? 60_000);
+const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 30_000);
+const LATENCY_SAMPLES = Number(process.env['BENCH_LATENCY_SAMPLES'] ?? 300);
+const WINDOW = 128;
+const DEADLINE_MS = Number(process.env['BENCH_DEADLINE_MS'] ?? 300_000);
+const timing = { heartbeatMs: 200, suspectAfterMs: 10_000, discoveryMs: 200 };
+
+type Primitive = (typeof PRIMITIVES)[number];
+type Command =
+  | { cmd: 'raw-open' }
+  | { cmd: 'raw-blast'; ports: number[]; count: number; size: number }
+  | { cmd: 'raw-echo' }
+  | { cmd: 'raw-ping'; port: number; samples: number }
+  | { cmd: 'raw-one'; ports: number[]; size: number }
+  | { cmd: 'raw-close' }
+  | { cmd: 'measure' }
+  | { cmd: 'join'; peers: string[] }
+  | { cmd: 'full-view' }
+  | { cmd: 'cast'; primitive: Primitive; count: number; size: number; total: number }
+  | { cmd: 'cast-one'; primitive: Primitive; size: number }
+  | { cmd: 'latencies' }
+  | { cmd: 'leave' };
+
+/** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
+const wallMs = () => performance.timeOrigin + performance.now();
+
+function stamp(size: number): Uint8Array {
+  const payload = new Uint8Array(size);
+  new DataView(payload.buffer).setFloat64(0, wallMs());
+  return payload;
+}
+
+function sentAt(bytes: Uint8Array): number {
+  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(0);
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+// ------------------------------------------------------------------ worker
+
+async function worker(): Promise<void> {
+  let socket: dgram.Socket | undefined;
+  let received = 0;
+  let lastReceivedMs = 0;
+  let latencies: number[] = [];
+  let measuring = false;
+  let peer: Peer | undefined;
+  let group: Group | undefined;
+  let delivered = 0;
+  let deliveryTarget = Infinity;
+  let onTarget: (() => void) | undefined;
+  const reply = (message: Record<string, unknown>): void => void process.send!(message);
+
+  async function handle(command: Command): Promise<void> {
+    switch (command.cmd) {
+      case 'raw-open': {
+        received = 0;
+        socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
+        await new Promise<void>((resolve) => socket!.bind(0, '127.0.0.1', resolve));
+        socket.on('message', (bytes) => {
+          received++;
+          lastReceivedMs = wallMs();
+          if (measuring) {
+            latencies.push(lastReceivedMs - sentAt(bytes));
+            reply({ event: 'raw-got' });
+          }
+        });
+        return reply({ port: socket.address().port });
+      }
+      case 'raw-blast': {
+        const startMs = wallMs();
+        const payload = Buffer.alloc(command.size);
+        for (let i = 0; i < command.count; i++) {
+          // Yield now and then so receipts are counted while sending, as the kernel fills.
+          if (i % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
+          while (socket!.getSendQueueSize() > 1 << 20) await new Promise((resolve) => setImmediate(resolve));
+          for (const port of command.ports) socket!.send(payload, port, '127.0.0.1');
+        }
+        // Quiescence: nothing received for 300 ms.
+        let before = -1;
+        while (before !== received) {
+          before = received;
+          await new Promise((resolve) => setTimeout(resolve, 300));
+        }
+        return reply({ startMs, lastReceivedMs, received });
+      }
+      case 'raw-echo':
+        socket!.removeAllListeners('message');
+        socket!.on('message', (bytes, remote) => socket!.send(bytes, remote.port, remote.address));
+        return reply({});
+      case 'raw-ping': {
+        const rtts: number[] = [];
+        const payload = Buffer.alloc(64);
+        socket!.removeAllListeners('message');
+        for (let i = 0; i < command.samples; i++) {
+          const startMs = performance.now();
+          const back = new Promise((resolve) => socket!.once('message', resolve));
+          socket!.send(payload, command.port, '127.0.0.1');
+          await back;
+          rtts.push(performance.now() - startMs);
+        }
+        return reply({ rtts });
+      }
+      case 'measure':
+        measuring = true;
+        latencies = [];
+        return reply({});
+      case 'raw-one': {
+        for (const port of command.ports) socket!.send(stamp(command.size), port, '127.0.0.1');
+        return reply({});
+      }
+      case 'raw-close':
+        socket?.close();
+        socket = undefined;
+        measuring = false;
+        return reply({ latencies: latencies.splice(0) });
+      case 'join': {
+        const port = Number(command.peers[Number(process.env['BENCH_INDEX'])]!.split(':').at(-1));
+        peer = await createPeer({ transport: udp({ port, peers: command.peers }), trace: false });
+        group = await peer.join('bench', timing);
+        group.handle<Uint8Array>('B', (message) => {
+          delivered++;
+          if (measuring && message.sender !== group!.memberId) {
+            latencies.push(wallMs() - sentAt(message.data));
+            reply({ event: 'delivered-one' });
+          }
+          if (delivered >= deliveryTarget) onTarget?.();
+        });
+        return reply({ member: group.memberId });
+      }
+      case 'full-view':
+        while (group!.view!.members.length < N) await new Promise((resolve) => setTimeout(resolve, 10));
+        return reply({});
+      case 'cast': {
+        delivered = 0;
+        measuring = false;
+        const done = new Promise<void>((resolve) => {
+          deliveryTarget = command.total;
+          onTarget = resolve;
+        });
+        const startMs = wallMs();
+        let inFlight = 0;
+        let wake: (() => void) | undefined;
+        const settle = () => {
+          inFlight--;
+          wake?.();
+        };
+        for (let i = 0; i < command.count; i++) {
+          inFlight++;
+          group![command.primitive]('B', stamp(command.size)).then(settle, settle);
+          while (inFlight >= WINDOW) await new Promise<void>((resolve) => (wake = resolve));
+        }
+        await done;
+        deliveryTarget = Infinity;
+        const endMs = wallMs();
+        const { framesSent, framesReceived, droppedBackpressure } = peer!.transport.stats as unknown as Record<string, number>;
+        const { retransmitsSent, naksSent } = group!.stats;
+        return reply({ startMs, endMs, stats: { framesSent, framesReceived, droppedBackpressure, retransmitsSent, naksSent } });
+      }
+      case 'cast-one':
+        await group![command.primitive]('B', stamp(command.size));
+        return reply({});
+      case 'latencies':
+        measuring = false;
+        return reply({ latencies: latencies.splice(0) });
+      case 'leave':
+        await peer?.close();
+        peer = undefined;
+        group = undefined;
+        return reply({});
+    }
+  }
+
+  // One command at a time, in order.
+  let queue = Promise.resolve();
+  process.on('message', (command: Command) => {
+    queue = queue.then(() => handle(command)).catch((error) => {
+      console.error(error);
+      process.exit(1);
+    });
+  });
+  process.on('disconnect', () => process.exit(0));
+}
+
+// ------------------------------------------------------------------ orchestrator
+
+interface Worker {
+  readonly child: ChildProcess;
+  readonly events: string[];
+  request(command: Command): Promise<any>;
+}
+
+function startWorker(index: number): Worker {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fileURLToPath(import.meta.url), '--worker'], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, BENCH_INDEX: String(index) },
+  });
+  const pending: ((message: any) => void)[] = [];
+  const events: string[] = [];
+  const eventWaiters = new Set<() => void>();
+  child.on('message', (message: any) => {
+    if (message.event) {
+      events.push(message.event);
+      for (const waiter of [...eventWaiters]) waiter();
+    } else pending.shift()?.(message);
+  });
+  const worker: Worker & { waitEvents(count: number): Promise<void> } = {
+    child,
+    events,
+    request(command) {
+      return new Promise((resolve) => {
+        pending.push(resolve);
+        child.send(command);
+      });
+    },
+    waitEvents(count) {
+      if (events.length >= count) return Promise.resolve();
+      return new Promise<void>((resolve) => {
+        const check = () => {
+          if (events.length >= count) {
+            eventWaiters.delete(check);
+            resolve();
+          }
+        };
+        eventWaiters.add(check);
+      });
+    },
+  };
+  return worker;
+}
+
+function report(name: string, unit: string, value: number, baseline: number): void {
+  const round = (x: number) => Math.round(x * 1000) / 1000;
+  console.log(`BENCH ${JSON.stringify({ name, unit, value: round(value), baseline: round(baseline), ratio: round(value / baseline) })}`);
+}
+
+async function freePort(): Promise<number> {
+  const socket = dgram.createSocket('udp4');
+  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+  const { port } = socket.address();
+  await new Promise<void>((resolve) => socket.close(resolve));
+  return port;
+}
+
+async function orchestrate(): Promise<void> {
+  const workers = Array.from({ length: N }, (_, i) => startWorker(i)) as (Worker & { waitEvents(count: number): Promise<void> })[];
+  const killAll = () => workers.forEach((w) => w.child.exitCode === null && w.child.kill('SIGKILL'));
+  process.once('exit', killAll);
+  const deadline = setTimeout(() => {
+    console.error(`udp.bench: not done after ${DEADLINE_MS} ms; stopping`);
+    process.exit(1);
+  }, DEADLINE_MS);
+  deadline.unref();
+  const all = <T>(command: (i: number) => Command) => Promise.all(workers.map((w, i) => w.request(command(i)) as Promise<T>));
+  try {
+    // Raw round trip between two processes.
+    const [portA, portB] = (await all<{ port: number }>(() => ({ cmd: 'raw-open' }))).map((r) => r.port);
+    await workers[1]!.request({ cmd: 'raw-echo' });
+    const { rtts } = await workers[0]!.request({ cmd: 'raw-ping', port: portB!, samples: 2000 });
+    rtts.sort((a: number, b: number) => a - b);
+    const rtt = { p50: percentile(rtts, 50), p99: percentile(rtts, 99) };
+    report('raw.udp.rtt.p50', 'ms', rtt.p50, rtt.p50);
+    report('raw.udp.rtt.p99', 'ms', rtt.p99, rtt.p99);
+    await all(() => ({ cmd: 'raw-close' }));
+    void portA;
+
+    for (const [sizeName, size] of Object.entries(SIZES)) {
+      // Raw dgram throughput: every process to both others, as fast as the sockets take it.
+      const ports = (await all<{ port: number }>(() => ({ cmd: 'raw-open' }))).map((r) => r.port);
+      const perSender = Math.floor(RAW_MESSAGES / N);
+      const blasts = await all<{ startMs: number; lastReceivedMs: number; received: number }>((i) => ({
+        cmd: 'raw-blast',
+        ports: ports.filter((_, j) => j !== i),
+        count: perSender,
+        size,
+      }));
+      const seconds = (Math.max(...blasts.map((b) => b.lastReceivedMs)) - Math.min(...blasts.map((b) => b.startMs))) / 1000;
+      const receivedDatagrams = blasts.reduce((sum, b) => sum + b.received, 0);
+      const sentDatagrams = perSender * N * (N - 1);
+      const rawRate = receivedDatagrams / (N - 1) / seconds;
+      report(`raw.udp.n3.${sizeName}`, 'msg/s', rawRate, rawRate);
+      report(`raw.udp.dgram.${sizeName}`, 'dgram/s', receivedDatagrams / seconds, receivedDatagrams / seconds);
+      console.log(`# raw.udp.n3.${sizeName}: ${sentDatagrams} datagrams sent, ${(100 * (1 - receivedDatagrams / sentDatagrams)).toFixed(2)}% lost`);
+      // Raw one-way latency, one datagram at a time from process 0.
+      for (const w of workers) w.events.length = 0;
+      await all(() => ({ cmd: 'measure' }));
+      for (let i = 0; i < LATENCY_SAMPLES; i++) {
+        await workers[0]!.request({ cmd: 'raw-one', ports: ports.slice(1), size });
+        await Promise.all(workers.slice(1).map((w) => w.waitEvents(i + 1)));
+      }
+      const rawLatencies = (await all<{ latencies: number[] }>(() => ({ cmd: 'raw-close' }))).flatMap((r) => r.latencies).sort((a, b) => a - b);
+      const rawLatency = { p50: percentile(rawLatencies, 50), p99: percentile(rawLatencies, 99) };
+      report(`raw.udp.n3.${sizeName}.p50`, 'ms', rawLatency.p50, rawLatency.p50);
+      report(`raw.udp.n3.${sizeName}.p99`, 'ms', rawLatency.p99, rawLatency.p99);
+
+      for (const primitive of PRIMITIVES) {
+        // A fresh group each time: the founder first, so the others find it rather than race.
+        const progress = (what: string) => process.stderr.write(`# ${primitive}.udp.n3.${sizeName}: ${what}\n`);
+        progress('forming the group');
+        const peerPorts = [await freePort(), await freePort(), await freePort()];
+        const peers = peerPorts.map((port) => `udp:127.0.0.1:${port}`);
+        await workers[0]!.request({ cmd: 'join', peers });
+        await Promise.all(workers.slice(1).map((w) => w.request({ cmd: 'join', peers })));
+        await all(() => ({ cmd: 'full-view' }));
+        progress('throughput');
+        const share = Math.floor(MESSAGES / N);
+        const casts = await all<{ startMs: number; endMs: number; stats: Record<string, number> }>(() => ({ cmd: 'cast', primitive, count: share, size, total: share * N }));
+        progress(`per member ${casts.map((c) => JSON.stringify(c.stats)).join(' ')}`);
+        const castSeconds = (Math.max(...casts.map((c) => c.endMs)) - Math.min(...casts.map((c) => c.startMs))) / 1000;
+        const name = `${primitive}.udp.n3.${sizeName}`;
+        report(name, 'msg/s', (share * N) / castSeconds, rawRate);
+        progress('latency');
+        for (const w of workers) w.events.length = 0;
+        await all(() => ({ cmd: 'measure' }));
+        for (let i = 0; i < LATENCY_SAMPLES; i++) {
+          await workers[0]!.request({ cmd: 'cast-one', primitive, size });
+          await Promise.all(workers.slice(1).map((w) => w.waitEvents(i + 1)));
+        }
+        const latencies = (await all<{ latencies: number[] }>(() => ({ cmd: 'latencies' }))).flatMap((r) => r.latencies).sort((a, b) => a - b);
+        report(`${name}.p50`, 'ms', percentile(latencies, 50), rawLatency.p50);
+        report(`${name}.p99`, 'ms', percentile(latencies, 99), rawLatency.p99);
+        await all(() => ({ cmd: 'leave' }));
+        if (primitive === 'abcast') {
+          const goal = rawRate / 2;
+          console.log(
+            `# goal (issue 3): abcast over UDP across 3 processes ≥ half of raw dgram throughput ÷ 2 ` +
+              `(raw ${Math.round(receivedDatagrams / seconds)} dgram/s ÷ 2 = ${Math.round(rawRate)} msg/s, half of it ${Math.round(goal)}): ` +
+              `${Math.round((share * N) / castSeconds)} msg/s — ${(share * N) / castSeconds >= goal ? 'met' : 'not met'}`,
+          );
+        }
+      }
+    }
+  } finally {
+    for (const w of workers) w.child.disconnect?.();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    killAll();
+  }
+}
+
+if (process.argv.includes('--worker')) await worker();
+else await orchestrate();
