@@ -109,6 +109,7 @@ export class Member {
   private joinTarget: MemberId | undefined;
   private discoveryRound = 0;
   private groupHintRound = -1;
+  private probeAtMs = 0;
   /** Peers heard looking for the group (not in it), with the discovery round they were heard in. */
   private readonly lookingHeard = new Map<MemberId, number>();
 
@@ -496,6 +497,13 @@ export class Member {
   }
 
   private onDiscoverReply(from: MemberId, frame: FrameOf<'discoverReply'>): void {
+    if (this.phase === 'minority') {
+      const view = this.epoch!.view;
+      if (frame.inGroup && (frame.viewId > view.viewId || !view.members.includes(frame.coordinator))) {
+        this.exclude(`the group went on without this member (view ${frame.viewId} at ${frame.coordinator})`);
+      }
+      return;
+    }
     if (this.phase !== 'discovering' && this.phase !== 'joining') return;
     this.discoveryReplies.set(from, frame);
     if (!frame.inGroup) {
@@ -653,6 +661,13 @@ export class Member {
 
   private housekeeping(): void {
     const epoch = this.epoch!;
+    // A member in the minority whose view-mates are gone hears from nobody: it asks its contacts
+    // whether the group went on without it (a discoverReply then tells it to rejoin).
+    if (this.phase === 'minority' && this.nowMs >= this.probeAtMs) {
+      this.probeAtMs = this.nowMs + this.options.discoveryMs;
+      const outside = this.contacts.filter((contact) => !epoch.view.members.includes(contact));
+      if (outside.length > 0) this.sendFrame(outside, { kind: 'discover', coordinator: '' });
+    }
     // NAK every known gap: to the sender, or during a flush (or when the sender is suspected) to
     // a member known to hold the units.
     for (const gap of epoch.gaps(MAX_NAK_UNITS)) {

@@ -9,6 +9,7 @@ import {
   type Upcall,
   type View,
 } from '@synod/core';
+import { FrameAuthenticator, TAG_BYTES, type GroupKey } from './auth.js';
 import type { Clock } from './clock.js';
 import { addressOf, encodeFrame, envelopeHeader, memberIdOf } from './envelope.js';
 import { Monitor } from './monitor.js';
@@ -39,6 +40,8 @@ export interface MemberLike {
   tick(nowMs: number): void;
   provideState(xferId: string, bytes: Uint8Array, nowMs: number): void;
   takeOutput(): Output;
+  /** Optional: fresh contacts for a member still joining or stuck in a minority. */
+  updateContacts?(contacts: readonly MemberId[], nowMs: number): void;
 }
 
 export type MemberFactory = (config: MemberConfig) => MemberLike;
@@ -69,6 +72,14 @@ export interface JoinOptions extends TimingOptions {
   readonly contacts?: readonly PeerAddress[];
   /** How long leave() waits for the group to acknowledge before it lets go anyway. Default 5000. */
   readonly leaveTimeoutMs?: number;
+  /**
+   * The group's secret: only peers that hold it can join, and frames without its tag are dropped
+   * and counted (stats.droppedUnauthenticated), never delivered. Give it the same value at every
+   * member; a high-entropy secret (say 32 random bytes), not a password: a captured frame lets an
+   * eavesdropper test guesses offline. It authenticates membership, not individual members, and
+   * does not encrypt. Default: none (an open group, which keyed peers cannot join either).
+   */
+  readonly key?: GroupKey;
 }
 
 export interface ViewChange extends View {
@@ -129,6 +140,11 @@ export interface GroupStats extends MemberStats {
   droppedMalformedPayload: number;
   /** Deliveries with neither a handler nor a 'message' listener. */
   unhandled: number;
+  /**
+   * Frames dropped before the core for want of the group's key: in a keyed group, frames without a
+   * valid tag (no key, another key, altered in transit); in an open group, frames of a keyed one.
+   */
+  droppedUnauthenticated: number;
 }
 
 type Cast = {
@@ -209,11 +225,14 @@ export class GroupRuntime implements Group {
   private readonly listeners = new Map<GroupEvent, Set<(...args: any[]) => void>>();
   private appView: View | undefined;
   private timer: unknown;
+  private inMinority = false;
   private timerAtMs: number | undefined;
   private drainScheduled = false;
   private nextRequestNo = 1;
   private leaveTimer: unknown;
-  private readonly counters = { droppedMalformedPayload: 0, unhandled: 0 };
+  private readonly counters = { droppedMalformedPayload: 0, unhandled: 0, droppedUnauthenticated: 0 };
+  /** Signs and checks this group's frames when it has a key. */
+  private readonly authenticator: FrameAuthenticator | undefined;
   /** The member id last seen from each address in this group: better join contacts than a guess. */
   private readonly knownMembers = new Map<PeerAddress, MemberId>();
   private readonly joined: { promise: Promise<Group>; resolve: (group: Group) => void; reject: (error: unknown) => void };
@@ -237,6 +256,7 @@ export class GroupRuntime implements Group {
     });
     promise.catch(() => undefined); // the peer awaits it; never an unhandled rejection here
     this.joined = { promise, resolve, reject };
+    this.authenticator = options.key === undefined ? undefined : FrameAuthenticator.forGroup(options.key, name);
     this.monitor = new Monitor((error) => this.emitError(error));
     this.current = this.startIncarnation(options.contacts ?? host.contacts());
   }
@@ -308,6 +328,16 @@ export class GroupRuntime implements Group {
 
   // ---------------------------------------------------------------- from the peer
 
+  /**
+   * Whether a frame for this group may reach the core: with a key, only authenticated frames (see
+   * envelope.ts) whose tag is valid; without, only plain ones. Counts what it refuses.
+   */
+  admits(frame: Uint8Array, authenticated: boolean): boolean {
+    const admitted = this.authenticator ? authenticated && this.authenticator.verify(frame) : !authenticated;
+    if (!admitted) this.counters.droppedUnauthenticated++;
+    return admitted;
+  }
+
   receive(sender: MemberId, payload: Uint8Array): void {
     const address = addressOf(sender);
     if (address !== undefined) this.knownMembers.set(address, sender);
@@ -346,14 +376,14 @@ export class GroupRuntime implements Group {
 
   private startIncarnation(contactAddresses: readonly PeerAddress[]): Incarnation {
     const self = memberIdOf(this.host.address, this.host.nextIncarnation());
-    const header = envelopeHeader(this.name, self);
-    const { state: _state, contacts: _contacts, leaveTimeoutMs: _leaveTimeoutMs, ...timing } = this.options;
+    const header = envelopeHeader(this.name, self, this.authenticator !== undefined);
+    const { state: _state, contacts: _contacts, leaveTimeoutMs: _leaveTimeoutMs, key: _key, ...timing } = this.options;
     const member = this.host.memberFactory({
       ...timing,
       self,
       group: this.name,
       random: this.host.random,
-      mtuBytes: this.host.mtuBytes - header.length,
+      mtuBytes: this.host.mtuBytes - header.length - (this.authenticator ? TAG_BYTES : 0),
     });
     const incarnation: Incarnation = {
       member,
@@ -365,13 +395,18 @@ export class GroupRuntime implements Group {
       stateLoaded: false,
       ready: false,
     };
-    const contacts = [...new Set(contactAddresses)]
+    const contacts = this.contactIds(contactAddresses);
+    this.current = incarnation;
+    this.inMinority = false;
+    this.input(() => member.join(contacts, this.host.clock.now()));
+    return incarnation;
+  }
+
+  private contactIds(addresses: readonly PeerAddress[]): MemberId[] {
+    return [...new Set(addresses)]
       .filter((address) => address !== this.host.address)
       // Routing needs only the address part; the incarnation is the last one seen, if any.
       .map((address) => this.knownMembers.get(address) ?? memberIdOf(address, 0));
-    this.current = incarnation;
-    this.input(() => member.join(contacts, this.host.clock.now()));
-    return incarnation;
   }
 
   /** Feed an input to the core; its output is drained in a microtask, after the rest of the batch. */
@@ -403,7 +438,7 @@ export class GroupRuntime implements Group {
       this.emitError(error);
       return;
     }
-    for (const send of output.sends) this.host.transmit(send.to, encodeFrame(incarnation.header, send.bytes));
+    for (const send of output.sends) this.host.transmit(send.to, encodeFrame(incarnation.header, send.bytes, this.authenticator));
     for (const upcall of output.upcalls) this.upcall(incarnation, upcall);
     if (!this.accepting) return; // an upcall ended the group
     if (this.current !== incarnation) this.scheduleDrain();
@@ -423,7 +458,14 @@ export class GroupRuntime implements Group {
       this.timer = undefined;
       this.timerAtMs = undefined;
       const incarnation = this.current;
-      this.input(() => incarnation.member.tick(this.host.clock.now()));
+      this.input(() => {
+        const now = this.host.clock.now();
+        // While looking for the group, the transport's live peers are the contacts to ask.
+        if ((!incarnation.ready || this.inMinority) && incarnation.member.updateContacts) {
+          incarnation.member.updateContacts(this.contactIds([...(this.options.contacts ?? []), ...this.host.contacts()]), now);
+        }
+        incarnation.member.tick(now);
+      });
     }, Math.max(0, wakeAtMs - this.host.clock.now()));
   }
 
@@ -440,6 +482,7 @@ export class GroupRuntime implements Group {
     if (record && this.host.trace) this.host.trace.write(JSON.stringify(record));
     switch (upcall.type) {
       case 'view': {
+        this.inMinority = false;
         incarnation.protocolView = upcall.view;
         incarnation.gatherer.view(upcall.view.members);
         const change: ViewChange = { ...upcall.view, joined: upcall.joined, left: upcall.left };
@@ -496,9 +539,11 @@ export class GroupRuntime implements Group {
         return;
       }
       case 'minority':
+        this.inMinority = true;
         this.monitor.enqueue(() => this.emit('minority', upcall.view));
         return;
       case 'majority':
+        this.inMinority = false;
         this.monitor.enqueue(() => this.emit('majority', upcall.view));
         return;
       case 'excluded':
