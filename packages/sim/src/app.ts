@@ -144,6 +144,10 @@ export class SimApp {
         this.status = 'minority';
         return NONE;
       case 'majority':
+        events.push({ t: 'majority', atMs, viewId: upcall.view.viewId });
+        if (this.status === 'minority') this.status = 'member';
+        return NONE;
+      case 'majority':
         this.status = 'member';
         return NONE;
       case 'excluded':
@@ -152,6 +156,11 @@ export class SimApp {
       case 'left':
         events.push({ t: 'left', atMs });
         return { kind: 'retire', fate: 'left' };
+      default: {
+        // An upcall this app does not know (a newer core): ignored, and said so.
+        const unknown: { type?: unknown } = upcall;
+        return { kind: 'error', message: `${this.member}: unknown upcall '${String(unknown.type)}'` };
+      }
     }
   }
 

@@ -34,6 +34,7 @@ export type HistoryEvent =
   | { readonly t: 'sent'; readonly atMs: number; readonly localId: number; readonly id: string }
   | { readonly t: 'block'; readonly atMs: number }
   | { readonly t: 'minority'; readonly atMs: number; readonly viewId: number }
+  | { readonly t: 'majority'; readonly atMs: number; readonly viewId: number }
   | { readonly t: 'excluded'; readonly atMs: number; readonly reason: string }
   | { readonly t: 'left'; readonly atMs: number };
 
