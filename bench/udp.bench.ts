@@ -1,17 +1,21 @@
 /**
  * UDP on loopback, across 3 Node processes (this file is also the worker: `--worker`), in one run:
- *   raw.udp.rtt            round trip of one datagram between two processes (ping-pong), p50 / p99
- *   raw.udp.n3.<size>      raw dgram: every process sends datagrams to both others as fast as the
- *                          socket takes them; msg/s, a message being one datagram to each other
- *                          process (datagrams received ÷ 2); loss is printed beside it
- *   raw.udp.dgram.<size>   the same run in datagrams/s received
- *   <fbcast|abcast>.udp.n3.<size>       the group over the UDP transport: every member sends a
- *                          share, a window of sends in flight; msg/s delivered at every member,
- *                          ratio against raw.udp.n3.<size>
- *   <…>.p50 / .p99         latency: one message at a time from member 0, send → delivery at the
- *                          others (wall clock, one machine), against raw one-way latency
- * Prints `BENCH {"name","unit","value","baseline","ratio"}` lines. Opens sockets: run it in a
- * loopback-only network namespace (bench/run.mjs does). Not a test: figures vary by machine.
+ *   raw.udp.rtt                   round trip of one datagram between two processes, p50 / p99
+ *   raw.udp.n3.<size>             raw dgram: every process sends its share to both others, one
+ *                                 message per datagram, with a credit window per receiver (acks
+ *                                 every 32) so that it measures what arrives, not what the kernel
+ *                                 drops; msg/s, a message being one datagram to each other process
+ *   raw.udp.dgram.<size>          the same run in datagrams received per second
+ *   raw.udp.n3.<size>.bundled     the same, messages packed into 8 KiB datagrams (the transport's
+ *                                 MTU), as the UDP transport's bundler does
+ *   <fbcast|abcast>.udp.n3.<size> the group over the UDP transport: every member sends a share with
+ *                                 a window of sends in flight; msg/s delivered at every member,
+ *                                 ratio against raw.udp.n3.<size> (and .vs-bundled against the bundled raw)
+ *   <…>.p50 / .p99                latency: one message at a time from member 0, send → delivery at
+ *                                 the others (wall clock, one machine), against raw one-way latency
+ * Prints `BENCH {"name","unit","value","baseline","ratio"}` lines and `#` notes. Opens sockets:
+ * run it in a loopback-only network namespace (bench/run.mjs does). Not a test: figures vary by
+ * machine, and on a 2-core machine 3 busy processes share 2 cores.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
@@ -26,13 +30,19 @@ const RAW_MESSAGES = Number(process.env['BENCH_RAW_MESSAGES'] ?? 60_000);
 const MESSAGES = Number(process.env['BENCH_MESSAGES'] ?? 30_000);
 const LATENCY_SAMPLES = Number(process.env['BENCH_LATENCY_SAMPLES'] ?? 300);
 const WINDOW = 128;
+/** Raw baseline: datagram kinds, credit window (messages per receiver) and ack period. */
+const SINGLE = 0xda;
+const BUNDLE = 0xdb;
+const ACK = 0xac;
+const RAW_WINDOW = 512;
+const ACK_EVERY = 32;
 const DEADLINE_MS = Number(process.env['BENCH_DEADLINE_MS'] ?? 300_000);
 const timing = { heartbeatMs: 200, suspectAfterMs: 10_000, discoveryMs: 200 };
 
 type Primitive = (typeof PRIMITIVES)[number];
 type Command =
   | { cmd: 'raw-open' }
-  | { cmd: 'raw-blast'; ports: number[]; count: number; size: number }
+  | { cmd: 'raw-blast'; ports: number[]; count: number; size: number; bundled: boolean }
   | { cmd: 'raw-echo' }
   | { cmd: 'raw-ping'; port: number; samples: number }
   | { cmd: 'raw-one'; ports: number[]; size: number }
@@ -70,6 +80,9 @@ async function worker(): Promise<void> {
   let lastReceivedMs = 0;
   let latencies: number[] = [];
   let measuring = false;
+  const acked = new Map<number, number>();
+  const receivedFrom = new Map<number, number>();
+  let ackWaiter: (() => void) | undefined;
   let peer: Peer | undefined;
   let group: Group | undefined;
   let delivered = 0;
@@ -81,13 +94,30 @@ async function worker(): Promise<void> {
     switch (command.cmd) {
       case 'raw-open': {
         received = 0;
+        acked.clear();
+        receivedFrom.clear();
         socket = dgram.createSocket({ type: 'udp4', recvBufferSize: 4 << 20, sendBufferSize: 4 << 20 });
         await new Promise<void>((resolve) => socket!.bind(0, '127.0.0.1', resolve));
-        socket.on('message', (bytes) => {
-          received++;
+        socket.on('message', (bytes, remote) => {
+          if (bytes[0] === ACK) {
+            acked.set(remote.port, Math.max(acked.get(remote.port) ?? 0, bytes.readUInt32BE(1)));
+            ackWaiter?.();
+            return;
+          }
+          const messages = bytes[0] === BUNDLE ? bytes.readUInt16BE(1) : 1;
+          received += messages;
           lastReceivedMs = wallMs();
+          const from = (receivedFrom.get(remote.port) ?? 0) + messages;
+          receivedFrom.set(remote.port, from);
+          // Cumulative acks, every ACK_EVERY messages from a sender: the raw sender's credit window.
+          if (Math.floor(from / ACK_EVERY) !== Math.floor((from - messages) / ACK_EVERY)) {
+            const ack = Buffer.alloc(5);
+            ack[0] = ACK;
+            ack.writeUInt32BE(from, 1);
+            socket!.send(ack, remote.port, '127.0.0.1');
+          }
           if (measuring) {
-            latencies.push(lastReceivedMs - sentAt(bytes));
+            latencies.push(lastReceivedMs - sentAt(bytes.subarray(1)));
             reply({ event: 'raw-got' });
           }
         });
@@ -95,12 +125,27 @@ async function worker(): Promise<void> {
       }
       case 'raw-blast': {
         const startMs = wallMs();
-        const payload = Buffer.alloc(command.size);
-        for (let i = 0; i < command.count; i++) {
-          // Yield now and then so receipts are counted while sending, as the kernel fills.
-          if (i % 64 === 0) await new Promise((resolve) => setImmediate(resolve));
-          while (socket!.getSendQueueSize() > 1 << 20) await new Promise((resolve) => setImmediate(resolve));
-          for (const port of command.ports) socket!.send(payload, port, '127.0.0.1');
+        // One message per datagram, or as many as fit in an 8 KiB datagram (the transport's MTU).
+        const perDatagram = command.bundled ? Math.max(1, Math.floor(8192 / command.size)) : 1;
+        const datagram = Buffer.alloc(command.bundled ? 3 + perDatagram * command.size : 1 + command.size);
+        datagram[0] = command.bundled ? BUNDLE : SINGLE;
+        if (command.bundled) datagram.writeUInt16BE(perDatagram, 1);
+        const sentTo = new Map(command.ports.map((port) => [port, 0]));
+        for (let i = 0; i < command.count; i += perDatagram) {
+          for (const port of command.ports) {
+            // A credit window per receiver, so the baseline measures what arrives, not what the
+            // kernel drops; a lost datagram or ack only costs a short stall.
+            const deadline = performance.now() + 20;
+            while (sentTo.get(port)! - (acked.get(port) ?? 0) >= RAW_WINDOW && performance.now() < deadline) {
+              await new Promise<void>((resolve) => {
+                ackWaiter = resolve;
+                setTimeout(resolve, 5);
+              });
+            }
+            socket!.send(datagram, port, '127.0.0.1');
+            sentTo.set(port, sentTo.get(port)! + perDatagram);
+          }
+          if ((i / perDatagram) % 32 === 31) await new Promise((resolve) => setImmediate(resolve));
         }
         // Quiescence: nothing received for 300 ms.
         let before = -1;
@@ -108,7 +153,8 @@ async function worker(): Promise<void> {
           before = received;
           await new Promise((resolve) => setTimeout(resolve, 300));
         }
-        return reply({ startMs, lastReceivedMs, received });
+        const sent = [...sentTo.values()].reduce((sum, count) => sum + count, 0);
+        return reply({ startMs, lastReceivedMs, received, sent });
       }
       case 'raw-echo':
         socket!.removeAllListeners('message');
@@ -132,7 +178,7 @@ async function worker(): Promise<void> {
         latencies = [];
         return reply({});
       case 'raw-one': {
-        for (const port of command.ports) socket!.send(stamp(command.size), port, '127.0.0.1');
+        for (const port of command.ports) socket!.send(Buffer.concat([Buffer.of(SINGLE), stamp(command.size)]), port, '127.0.0.1');
         return reply({});
       }
       case 'raw-close':
@@ -291,22 +337,35 @@ async function orchestrate(): Promise<void> {
     void portA;
 
     for (const [sizeName, size] of Object.entries(SIZES)) {
-      // Raw dgram throughput: every process to both others, as fast as the sockets take it.
-      const ports = (await all<{ port: number }>(() => ({ cmd: 'raw-open' }))).map((r) => r.port);
+      // Raw dgram throughput: every process to both others, one message per datagram, then
+      // bundled into 8 KiB datagrams; a credit window per receiver keeps losses out of it.
       const perSender = Math.floor(RAW_MESSAGES / N);
-      const blasts = await all<{ startMs: number; lastReceivedMs: number; received: number }>((i) => ({
-        cmd: 'raw-blast',
-        ports: ports.filter((_, j) => j !== i),
-        count: perSender,
-        size,
-      }));
-      const seconds = (Math.max(...blasts.map((b) => b.lastReceivedMs)) - Math.min(...blasts.map((b) => b.startMs))) / 1000;
-      const receivedDatagrams = blasts.reduce((sum, b) => sum + b.received, 0);
-      const sentDatagrams = perSender * N * (N - 1);
-      const rawRate = receivedDatagrams / (N - 1) / seconds;
+      const rawRun = async (bundled: boolean) => {
+        // Fresh sockets (and counters) for each run.
+        const ports = (await all<{ port: number }>(() => ({ cmd: 'raw-open' }))).map((r) => r.port);
+        const blasts = await all<{ startMs: number; lastReceivedMs: number; received: number; sent: number }>((i) => ({
+          cmd: 'raw-blast',
+          ports: ports.filter((_, j) => j !== i),
+          count: perSender,
+          size,
+          bundled,
+        }));
+        const seconds = (Math.max(...blasts.map((b) => b.lastReceivedMs)) - Math.min(...blasts.map((b) => b.startMs))) / 1000;
+        const receivedMessages = blasts.reduce((sum, b) => sum + b.received, 0);
+        const sentMessages = blasts.reduce((sum, b) => sum + b.sent, 0);
+        await all(() => ({ cmd: 'raw-close' }));
+        return { rate: receivedMessages / (N - 1) / seconds, perSecond: receivedMessages / seconds, lost: 1 - receivedMessages / sentMessages };
+      };
+      const single = await rawRun(false);
+      const rawRate = single.rate;
+      const receivedDatagramsPerSecond = single.perSecond;
       report(`raw.udp.n3.${sizeName}`, 'msg/s', rawRate, rawRate);
-      report(`raw.udp.dgram.${sizeName}`, 'dgram/s', receivedDatagrams / seconds, receivedDatagrams / seconds);
-      console.log(`# raw.udp.n3.${sizeName}: ${sentDatagrams} datagrams sent, ${(100 * (1 - receivedDatagrams / sentDatagrams)).toFixed(2)}% lost`);
+      report(`raw.udp.dgram.${sizeName}`, 'dgram/s', single.perSecond, single.perSecond);
+      console.log(`# raw.udp.n3.${sizeName}: ${(100 * single.lost).toFixed(2)}% lost`);
+      const bundledRaw = await rawRun(true);
+      report(`raw.udp.n3.${sizeName}.bundled`, 'msg/s', bundledRaw.rate, bundledRaw.rate);
+      console.log(`# raw.udp.n3.${sizeName}.bundled: ${(100 * bundledRaw.lost).toFixed(2)}% lost`);
+      const ports = (await all<{ port: number }>(() => ({ cmd: 'raw-open' }))).map((r) => r.port);
       // Raw one-way latency, one datagram at a time from process 0.
       for (const w of workers) w.events.length = 0;
       await all(() => ({ cmd: 'measure' }));
@@ -335,6 +394,7 @@ async function orchestrate(): Promise<void> {
         const castSeconds = (Math.max(...casts.map((c) => c.endMs)) - Math.min(...casts.map((c) => c.startMs))) / 1000;
         const name = `${primitive}.udp.n3.${sizeName}`;
         report(name, 'msg/s', (share * N) / castSeconds, rawRate);
+        report(`${name}.vs-bundled`, 'msg/s', (share * N) / castSeconds, bundledRaw.rate);
         progress('latency');
         for (const w of workers) w.events.length = 0;
         await all(() => ({ cmd: 'measure' }));
@@ -350,7 +410,7 @@ async function orchestrate(): Promise<void> {
           const goal = rawRate / 2;
           console.log(
             `# goal (issue 3): abcast over UDP across 3 processes ≥ half of raw dgram throughput ÷ 2 ` +
-              `(raw ${Math.round(receivedDatagrams / seconds)} dgram/s ÷ 2 = ${Math.round(rawRate)} msg/s, half of it ${Math.round(goal)}): ` +
+              `(raw ${Math.round(receivedDatagramsPerSecond)} dgram/s ÷ 2 = ${Math.round(rawRate)} msg/s, half of it ${Math.round(goal)}): ` +
               `${Math.round((share * N) / castSeconds)} msg/s — ${(share * N) / castSeconds >= goal ? 'met' : 'not met'}`,
           );
         }
