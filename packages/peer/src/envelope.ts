@@ -1,16 +1,23 @@
-import type { MemberId } from '@synod/core';
+import { InvariantViolation, type MemberId } from '@synod/core';
+import { TAG_BYTES, type FrameAuthenticator } from './auth.js';
 import type { PeerAddress } from './transport.js';
 
 /**
  * The envelope lets one transport link serve many groups: it names the group and the sending
  * member ahead of the core's bytes.
  *
- *   version:u8 = 1 | groupLength:u8 | group:utf8 | senderLength:u8 | sender:utf8 | core bytes…
+ *   version:u8 | groupLength:u8 | group:utf8 | senderLength:u8 | sender:utf8 | core bytes… | tag?
+ *
+ * Version 1 is a plain frame; version 2 is the frame of a keyed group, ending with a TAG_BYTES tag
+ * over everything before it (auth.ts). A keyed group accepts only version 2 with a valid tag, an
+ * unkeyed group only version 1, so keyed and unkeyed peers never form one group.
  *
  * There is no destination: a frame goes to the receiving peer's current member of the group, and
  * the core drops what is not meant for that incarnation.
  */
 export const ENVELOPE_VERSION = 1;
+/** The version of the frames of a keyed group: a tag trails the core bytes. */
+export const ENVELOPE_VERSION_AUTHENTICATED = 2;
 /** Longest group name or member id, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 255;
 
@@ -20,12 +27,14 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
 export interface Envelope {
   readonly group: string;
   readonly sender: MemberId;
-  /** A view into the frame, not a copy. */
+  /** A view into the frame, not a copy; without the tag. */
   readonly payload: Uint8Array;
+  /** Version 2: the frame ends with a tag, not yet verified (the group holds the key). */
+  readonly authenticated: boolean;
 }
 
 /** The header of every frame a member sends; computed once per member. */
-export function envelopeHeader(group: string, sender: MemberId): Uint8Array {
+export function envelopeHeader(group: string, sender: MemberId, authenticated = false): Uint8Array {
   const groupBytes = encoder.encode(group);
   const senderBytes = encoder.encode(sender);
   if (groupBytes.length === 0 || groupBytes.length > MAX_NAME_BYTES) {
@@ -35,7 +44,7 @@ export function envelopeHeader(group: string, sender: MemberId): Uint8Array {
     throw new RangeError(`member id must be 1..${MAX_NAME_BYTES} UTF-8 bytes`);
   }
   const header = new Uint8Array(3 + groupBytes.length + senderBytes.length);
-  header[0] = ENVELOPE_VERSION;
+  header[0] = authenticated ? ENVELOPE_VERSION_AUTHENTICATED : ENVELOPE_VERSION;
   header[1] = groupBytes.length;
   header.set(groupBytes, 2);
   header[2 + groupBytes.length] = senderBytes.length;
@@ -43,22 +52,30 @@ export function envelopeHeader(group: string, sender: MemberId): Uint8Array {
   return header;
 }
 
-export function encodeFrame(header: Uint8Array, payload: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(header.length + payload.length);
+/** A frame; with an authenticator (and a version 2 header), signed. */
+export function encodeFrame(header: Uint8Array, payload: Uint8Array, authenticator?: FrameAuthenticator): Uint8Array {
+  if ((header[0] === ENVELOPE_VERSION_AUTHENTICATED) !== (authenticator !== undefined)) {
+    throw new InvariantViolation('a version 2 header goes with an authenticator, a version 1 header without');
+  }
+  const frame = new Uint8Array(header.length + payload.length + (authenticator ? TAG_BYTES : 0));
   frame.set(header, 0);
   frame.set(payload, header.length);
+  authenticator?.sign(frame);
   return frame;
 }
 
 /** The envelope of a frame, or undefined when it is malformed. Never throws. */
 export function decodeFrame(frame: Uint8Array): Envelope | undefined {
-  if (frame.length < 3 || frame[0] !== ENVELOPE_VERSION) return undefined;
+  const version = frame[0];
+  if (frame.length < 3 || (version !== ENVELOPE_VERSION && version !== ENVELOPE_VERSION_AUTHENTICATED)) return undefined;
+  const authenticated = version === ENVELOPE_VERSION_AUTHENTICATED;
+  const payloadEnd = authenticated ? frame.length - TAG_BYTES : frame.length;
   const groupLength = frame[1]!;
   const senderAt = 2 + groupLength;
   if (groupLength === 0 || frame.length < senderAt + 1) return undefined;
   const senderLength = frame[senderAt]!;
   const payloadAt = senderAt + 1 + senderLength;
-  if (senderLength === 0 || frame.length < payloadAt) return undefined;
+  if (senderLength === 0 || payloadEnd < payloadAt) return undefined;
   let group: string;
   let sender: string;
   try {
@@ -68,7 +85,7 @@ export function decodeFrame(frame: Uint8Array): Envelope | undefined {
     return undefined;
   }
   if (addressOf(sender) === undefined) return undefined;
-  return { group, sender, payload: frame.subarray(payloadAt) };
+  return { group, sender, payload: frame.subarray(payloadAt, payloadEnd), authenticated };
 }
 
 /** A member id is `${peerAddress}/${incarnation}`; the address is everything before the last '/'. */

@@ -16,6 +16,7 @@ export type {
 export type { Reply, RepliesWanted } from './replies.js';
 export type { Data } from './payload.js';
 export type { TraceOption } from './trace.js';
+export type { GroupKey } from './auth.js';
 export {
   emptyTransportStats,
   type PeerAddress,

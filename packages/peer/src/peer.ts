@@ -25,6 +25,8 @@ export interface PeerStats {
   droppedSpoofed: number;
   /** Frames the core addressed to a member id without an address part (a core bug if ever non-zero). */
   droppedBadDestination: number;
+  /** Frames refused by their group's key check, all groups together (each group counts its own too). */
+  droppedUnauthenticated: number;
 }
 
 export interface CloseOptions {
@@ -89,7 +91,13 @@ export async function createPeerWith(options: PeerOptions, dependencies: PeerDep
 class PeerRuntime implements Peer {
   readonly id: PeerAddress;
   readonly transport: Transport;
-  readonly stats: PeerStats = { droppedMalformed: 0, droppedUnknownGroup: 0, droppedSpoofed: 0, droppedBadDestination: 0 };
+  readonly stats: PeerStats = {
+    droppedMalformed: 0,
+    droppedUnknownGroup: 0,
+    droppedSpoofed: 0,
+    droppedBadDestination: 0,
+    droppedUnauthenticated: 0,
+  };
   private readonly runtimes = new Map<string, GroupRuntime>();
   private readonly host: GroupHost;
   private readonly unsubscribe: (() => void)[];
@@ -185,6 +193,10 @@ class PeerRuntime implements Peer {
     const group = this.runtimes.get(envelope.group);
     if (!group || !group.accepting) {
       this.stats.droppedUnknownGroup++;
+      return;
+    }
+    if (!group.admits(bytes, envelope.authenticated)) {
+      this.stats.droppedUnauthenticated++;
       return;
     }
     group.receive(envelope.sender, envelope.payload);
