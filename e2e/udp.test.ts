@@ -1,27 +1,11 @@
 /**
- * Three Node processes over UDP abcast while one of them is killed with SIGKILL mid-stream. From
- * the JSONL traces (SYNOD_TRACE) of the survivors: they install a new view without the victim and
- * agree on the same delivered sequence; nothing a survivor sent is lost, nothing is duplicated.
- * Sockets: run inside a network namespace holding only lo (scripts/test.mjs does).
+ * Three Node processes over UDP abcast 10,000 messages each while one of them is killed with
+ * SIGKILL mid-stream (a member, then the coordinator and sequencer): the survivors' traces agree,
+ * nothing is lost or duplicated. The scenario is crash/scenario.ts, shared with webrtc.test.ts;
+ * members find each other by a static list of loopback ports.
  */
-import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
-import type { TraceRecord } from '@synod/core';
-
-const MESSAGES = Number(process.env['E2E_MESSAGES'] ?? 10_000);
-const MEMBER_SCRIPT = fileURLToPath(new URL('./udp/member.ts', import.meta.url));
-const children: ChildProcess[] = [];
-const scratch = mkdtempSync(join(tmpdir(), 'synod-e2e-'));
-after(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-  if (!process.env['E2E_KEEP_TRACES']) rmSync(scratch, { recursive: true, force: true });
-});
+import { crashSuite } from './crash/scenario.js';
 
 async function freePort(): Promise<number> {
   const socket = dgram.createSocket('udp4');
@@ -31,146 +15,13 @@ async function freePort(): Promise<number> {
   return port;
 }
 
-interface Member {
-  readonly index: number;
-  readonly child: ChildProcess;
-  readonly trace: string;
-  readonly events: Record<string, any>[];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves with the first event satisfying `test`. */
-  next(test: (event: Record<string, any>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, any>>;
-}
-
-function spawnMember(run: string, index: number, port: number, peers: string[]): Member {
-  const trace = join(scratch, `${run}-member${index}.jsonl`);
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MEMBER_SCRIPT], {
-    env: { ...process.env, SYNOD_TRACE: trace, E2E_PORT: String(port), E2E_PEERS: peers.join(','), E2E_MESSAGES: String(MESSAGES), E2E_DEADLINE_MS: '55000' },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  const events: Record<string, any>[] = [];
-  const waiters = new Set<() => void>();
-  let buffered = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) {
-      if (!line.startsWith('{')) continue;
-      events.push(JSON.parse(line));
-      for (const waiter of [...waiters]) waiter();
-    }
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      for (const waiter of [...waiters]) waiter();
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    index,
-    child,
-    trace,
-    events,
-    exited,
-    next(test, what, timeoutMs = 30_000) {
-      return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => {
-          waiters.delete(check);
-          reject(new Error(`member ${index}: timed out waiting for ${what}`));
-        }, timeoutMs);
-        const check = () => {
-          const found = events.find(test);
-          if (found) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            resolve(found);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            clearTimeout(timer);
-            waiters.delete(check);
-            reject(new Error(`member ${index} exited (${child.exitCode ?? child.signalCode}) before ${what}`));
-          }
-        };
-        waiters.add(check);
-        check();
-      });
-    },
-  };
-}
-
-function readTrace(path: string): TraceRecord[] {
-  return readFileSync(path, 'utf8')
-    .split('\n')
-    .filter((line) => line.length > 0)
-    .map((line) => JSON.parse(line) as TraceRecord);
-}
-
-describe('three Node processes over UDP', () => {
-  for (const [victimIndex, role] of [[1, 'a member'], [0, 'the coordinator and sequencer']] as const) {
-  it(`abcast ${MESSAGES} messages each while ${role} is killed with SIGKILL: survivors agree, nothing lost or duplicated`, { timeout: 60_000 }, async () => {
+crashSuite({
+  transport: 'udp',
+  messages: Number(process.env['E2E_MESSAGES'] ?? 10_000),
+  timeoutMs: 60_000,
+  async setUp() {
     const ports = [await freePort(), await freePort(), await freePort()];
-    const addresses = ports.map((port) => `udp:127.0.0.1:${port}`);
-    const startedMs = performance.now();
-    // The founder first, so that the others find a group rather than race to found one.
-    const run = `victim${victimIndex}`;
-    const first = spawnMember(run, 0, ports[0]!, addresses);
-    await first.next((e) => e['event'] === 'joined', 'joining');
-    const members = [first, spawnMember(run, 1, ports[1]!, addresses), spawnMember(run, 2, ports[2]!, addresses)];
-    await Promise.all(members.map((m) => m.next((e) => e['event'] === 'view' && e['members'].length === 3, 'a view of 3')));
-    const victim = members[victimIndex]!;
-    const survivors = members.filter((member) => member !== victim);
-    // Mid-stream: a quarter of the victim's messages are ordered and delivered (a message whose
-    // order was not granted yet dies with its sender: its data is multicast only once ordered).
-    const killPoint = await victim.next((e) => e['event'] === 'progress' && e['deliveredOwn'] >= MESSAGES / 4, 'a quarter of its stream');
-    victim.child.kill('SIGKILL');
-    const killedMs = performance.now();
-    const killedAt = Date.now();
-    assert.equal((await victim.exited).signal, 'SIGKILL');
-    const summaries = await Promise.all(survivors.map((m) => m.next((e) => e['event'] === 'summary', 'the summary', 50_000)));
-    for (const survivor of survivors) assert.deepEqual(await survivor.exited, { code: 0, signal: null });
-    const elapsedMs = performance.now() - startedMs;
-
-    const traces = survivors.map((m) => readTrace(m.trace));
-    const victimId = victim.events.find((e) => e['event'] === 'joined')!['member'] as string;
-    const survivorIds = summaries.map((s) => s['member'] as string);
-    for (const [i, trace] of traces.entries()) {
-      const views = trace.filter((r): r is Extract<TraceRecord, { t: 'view' }> => r.t === 'view');
-      assert.ok(views.some((v) => v.members.length === 3), `survivor ${i} was in the view of three`);
-      assert.ok(
-        views.some((v) => !v.members.includes(victimId) && survivorIds.every((id) => v.members.includes(id))),
-        `survivor ${i} installed a view of the two survivors`,
-      );
-    }
-    const newViewAt = Math.max(
-      ...survivors.map((m) => m.events.find((e) => e['event'] === 'view' && e['members'].length === 2 && e['atMs'] >= killedAt)?.['atMs'] ?? NaN),
-    );
-    // The views the survivors installed while both were members agree.
-    const viewsOf = (trace: TraceRecord[]) =>
-      new Map(trace.filter((r) => r.t === 'view').map((r) => [r.viewId, JSON.stringify((r as { members: string[] }).members)]));
-    const [viewsA, viewsB] = traces.map(viewsOf);
-    for (const [viewId, membersA] of viewsA!) if (viewsB!.has(viewId)) assert.equal(viewsB!.get(viewId), membersA, `view ${viewId}`);
-    // The same delivered sequence, no duplicates.
-    const sequences = traces.map((trace) => trace.filter((r) => r.t === 'deliver').map((r) => (r as { id: string }).id));
-    for (const [i, sequence] of sequences.entries()) assert.equal(new Set(sequence).size, sequence.length, `survivor ${i} delivered a duplicate`);
-    assert.equal(sequences[0]!.length, sequences[1]!.length, 'both survivors delivered as many messages');
-    assert.deepEqual(sequences[0], sequences[1], 'the survivors delivered the same sequence');
-    // Nothing a survivor sent is lost: every survivor's MESSAGES messages and its DONE.
-    for (const trace of traces) {
-      for (const sender of survivorIds) {
-        const fromSender = trace.filter((r) => r.t === 'deliver' && r.sender === sender).length;
-        assert.equal(fromSender, MESSAGES + 1, `${sender}'s messages at a survivor`);
-      }
-    }
-    const fromVictim = sequences[0]!.filter((id) => id.startsWith(`${victimId}:`)).length;
-    console.log(
-      `e2e udp: ${MESSAGES} abcasts × 3 processes, ${role} killed after ${Math.round(killedMs - startedMs)} ms; ` +
-        `survivors in a view of two ${newViewAt - killedAt} ms later; ` +
-        `${fromVictim} of its messages delivered by the survivors (it had delivered ${killPoint['deliveredOwn']}); ` +
-        `${sequences[0]!.length} deliveries each; ` +
-        `total ${Math.round(elapsedMs)} ms; survivors' send phases ${summaries.map((s) => s['sentMs']).join(', ')} ms`,
-    );
-    assert.ok(fromVictim < MESSAGES, 'the victim was killed mid-stream');
-  });
-  }
+    const peers = ports.map((port) => `udp:127.0.0.1:${port}`).join(',');
+    return { env: (index) => ({ E2E_PORT: String(ports[index]), E2E_PEERS: peers }), tearDown: async () => undefined };
+  },
 });

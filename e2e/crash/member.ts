@@ -1,24 +1,25 @@
 /**
- * One member of the multi-process UDP test (udp.test.ts spawns three of these).
+ * One member of the multi-process crash scenario (scenario.ts spawns three of these), over UDP or
+ * WebRTC:
  *
- *   E2E_PORT=40001 E2E_PEERS=udp:127.0.0.1:40001,… E2E_MESSAGES=10000 SYNOD_TRACE=member0.jsonl \
- *     node --conditions=source --import tsx e2e/udp/member.ts
+ *   E2E_TRANSPORT=udp E2E_PORT=40001 E2E_PEERS=udp:127.0.0.1:40001,… SYNOD_TRACE=member0.jsonl \
+ *     node --conditions=source --import tsx e2e/crash/member.ts
+ *   E2E_TRANSPORT=webrtc E2E_SIGNALING=ws://127.0.0.1:8787 E2E_ROOM=crash SYNOD_TRACE=… …
  *
  * Joins group 'e2e', waits for a view of E2E_MEMBERS (default 3), abcasts E2E_MESSAGES messages
- * with a window of E2E_WINDOW of its own messages not yet delivered back, then — once it has delivered every message of every member of
- * its current view — abcasts DONE, and leaves once every member of its view said DONE. Reports on
- * stdout as JSON lines: joined, view, sent and progress (every 500 sends and deliveries), summary.
+ * with a window of E2E_WINDOW of its own messages not yet delivered back, then — once it has
+ * delivered every message of every member of its current view — abcasts DONE, and leaves once
+ * every member of its view said DONE. Reports on stdout as JSON lines: joined, view, sent and
+ * progress (every 500 sends and deliveries), summary.
  */
-import { createPeer } from '@synod/peer';
-import { udp } from '@synod/transport-udp';
+import { createPeer, type Transport } from '@synod/peer';
 
 const env = (name: string, fallback?: string): string => {
   const value = process.env[name] ?? fallback;
   if (value === undefined) throw new Error(`${name} is not set`);
   return value;
 };
-const port = Number(env('E2E_PORT'));
-const peers = env('E2E_PEERS').split(',').filter(Boolean);
+const transportName = env('E2E_TRANSPORT', 'udp');
 const messages = Number(env('E2E_MESSAGES', '10000'));
 const members = Number(env('E2E_MEMBERS', '3'));
 const windowSize = Number(env('E2E_WINDOW', '256'));
@@ -31,9 +32,25 @@ setTimeout(() => {
   process.exit(3);
 }, Number(env('E2E_DEADLINE_MS', '120000'))).unref();
 
-const peer = await createPeer({ transport: udp({ port, peers }) });
+async function makeTransport(): Promise<Transport> {
+  switch (transportName) {
+    case 'udp': {
+      const { udp } = await import('@synod/transport-udp');
+      return udp({ port: Number(env('E2E_PORT')), peers: env('E2E_PEERS').split(',').filter(Boolean) });
+    }
+    case 'webrtc': {
+      const { webrtc } = await import('@synod/transport-webrtc');
+      return webrtc({ signaling: env('E2E_SIGNALING'), room: env('E2E_ROOM') });
+    }
+    default:
+      throw new Error(`E2E_TRANSPORT: udp or webrtc, not ${transportName}`);
+  }
+}
+
+const peer = await createPeer({ transport: await makeTransport() });
 // Generous suspicion: on a loaded 2-core machine a busy event loop is silent for a while. A crash
-// is still seen at once: the transport's ICMP probe reports the dead port as linkDown.
+// is still seen at once as linkDown: UDP's ICMP probe finds the dead port; over WebRTC the
+// signaling server sees the socket close and the survivors' probe on the link goes unanswered.
 const group = await peer.join('e2e', { heartbeatMs: 200, suspectAfterMs: 5000, discoveryMs: 300 });
 report('joined', { member: group.memberId });
 report('view', { viewId: group.view!.viewId, members: group.view!.members });
