@@ -30,6 +30,11 @@ type DataFrame = Extract<Frame, { kind: 'data' }>;
 export class Epoch {
   readonly streams: Stream<SequencedUnit>[];
   readonly digests: DigestTable;
+  /**
+   * Digests reported before each member promised a flush: the acknowledgements safe delivery
+   * counts. A unit every member held while not frozen is in every promise, so in every cut.
+   */
+  readonly safeAcks: DigestTable;
   readonly causal: CausalOrder<Message>;
   readonly total = new TotalOrder<Message & { order: 'total' | 'safe' }>();
   private readonly reassemblers: Reassembler[];
@@ -53,6 +58,7 @@ export class Epoch {
     this.reassemblers = Array.from({ length: n }, () => new Reassembler());
     this.firstClocks = new Array(n).fill(undefined);
     this.digests = new DigestTable(n);
+    this.safeAcks = new DigestTable(n);
     this.causal = new CausalOrder(n);
   }
 
@@ -133,8 +139,9 @@ export class Epoch {
     return this.streams.map((stream) => stream.contiguous);
   }
 
-  onDigest(reporterIndex: number, received: readonly number[]): void {
+  onDigest(reporterIndex: number, received: readonly number[], frozen: boolean): void {
     this.digests.update(reporterIndex, received);
+    if (!frozen) this.safeAcks.update(reporterIndex, received);
     received.forEach((seqno, sender) => this.streams[sender]?.learnMax(seqno));
     this.collectGarbage();
   }
@@ -150,8 +157,9 @@ export class Epoch {
     this.fifoReady = [];
     out.push(...this.causal.takeReady());
     if (this.total.pendingCount > 0) {
-      this.digests.update(this.selfIndex, this.received());
-      out.push(...this.total.takeReady((sender, seqno) => this.digests.stable(sender) >= seqno));
+      // Only called while this member is not frozen, so its own digest is an acknowledgement.
+      this.safeAcks.update(this.selfIndex, this.received());
+      out.push(...this.total.takeReady((sender, seqno) => this.safeAcks.stable(sender) >= seqno));
     }
     return out;
   }

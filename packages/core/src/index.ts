@@ -11,6 +11,7 @@ export type {
 export { SynodError, InvariantViolation, type SynodErrorCode } from './errors.js';
 export { Member } from './member.js';
 export { traceRecord, type TraceRecord } from './trace.js';
+export { declineDiscover, peekGroup } from './wire.js';
 export {
   emptyTransportStats,
   type PeerAddress,

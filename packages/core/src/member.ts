@@ -83,6 +83,12 @@ export class Member {
 
   // The current view.
   private epoch: Epoch | undefined;
+  /**
+   * The view before the current one, kept to serve retransmissions to members that have yet to
+   * finish it (they may lack units of the cut that only this member holds), until every member
+   * that came from it has been heard in the new view.
+   */
+  private previous: { readonly epoch: Epoch; readonly waiting: Set<MemberId> } | undefined;
   private viewFrame: Uint8Array | undefined;
   private readonly fd: FailureDetector;
   private heartbeatAtMs = 0;
@@ -109,6 +115,7 @@ export class Member {
   private joinTarget: MemberId | undefined;
   private discoveryRound = 0;
   private groupHintRound = -1;
+  private readonly uninterested = new Set<MemberId>();
   private probeAtMs = 0;
   /** Peers heard looking for the group (not in it), with the discovery round they were heard in. */
   private readonly lookingHeard = new Map<MemberId, number>();
@@ -269,7 +276,7 @@ export class Member {
 
   /** Bytes this member holds for the protocol: unstable units, undelivered messages, held state. */
   bufferedBytes(): number {
-    let bytes = this.epoch?.bufferedBytes() ?? 0;
+    let bytes = (this.epoch?.bufferedBytes() ?? 0) + (this.previous?.epoch.bufferedBytes() ?? 0);
     for (const provider of this.providers.values()) bytes += provider.state?.length ?? 0;
     for (const frame of this.futureFrames) bytes += frame.bytes.length;
     return bytes;
@@ -401,12 +408,18 @@ export class Member {
         else this.stats.droppedStale++;
         this.rateLimited(from, () => this.sendFrame([from], { kind: 'viewRequest', viewId }));
       } else {
+        const previous = this.previous?.epoch;
+        if (frame.kind === 'nak' && previous && frame.viewId === previous.view.viewId && previous.view.members.includes(from)) {
+          this.serveNak(previous, from, frame);
+          return;
+        }
         this.stats.droppedStale++;
         if (this.viewFrame) this.rateLimited(from, () => this.sendBytes([from], this.viewFrame!));
       }
       return;
     }
     this.heard(from);
+    if (this.previous?.waiting.delete(from) && this.previous.waiting.size === 0) this.previous = undefined;
     switch (frame.kind) {
       case 'data':
         if (frame.senderIndex >= epoch.view.members.length) {
@@ -419,7 +432,7 @@ export class Member {
           this.stats.droppedMalformed++;
           return;
         }
-        return epoch.onDigest(fromIndex, frame.received);
+        return epoch.onDigest(fromIndex, frame.received, frame.frozen);
       case 'nak':
         return this.onNak(from, frame);
       case 'leaveRequest':
@@ -505,6 +518,11 @@ export class Member {
       return;
     }
     if (this.phase !== 'discovering' && this.phase !== 'joining') return;
+    if (!frame.inGroup && frame.coordinator === '') {
+      // A peer that does not take part in this group at all: no co-founder, no group behind it.
+      this.uninterested.add(from);
+      return;
+    }
     this.discoveryReplies.set(from, frame);
     if (!frame.inGroup) {
       if (frame.coordinator === from) this.lookingHeard.set(from, this.discoveryRound);
@@ -539,7 +557,7 @@ export class Member {
     const recent = [...this.lookingHeard].filter(([, round]) => round > this.discoveryRound - FOUNDING_ROUNDS);
     const smallest = recent.every(([peer]) => this.self < peer);
     // Counted, not matched by id: a shell may address a contact by a guess of its member id.
-    const quorate = recent.length * 2 >= this.contacts.length;
+    const quorate = recent.length * 2 >= this.contacts.length - this.uninterested.size;
     const hinted = this.groupHintRound > this.discoveryRound - FOUNDING_ROUNDS;
     if (this.phase === 'discovering' && this.discoveryRound >= FOUNDING_ROUNDS && smallest && quorate && !hinted) this.found();
     else this.startDiscovery();
@@ -547,13 +565,15 @@ export class Member {
 
   private onJoinRequest(from: MemberId): void {
     const epoch = this.epoch;
+    // A joiner that is in the view but missed the view frame gets it from anyone, even a member
+    // in the minority (counted in the view, the joiner may be what that minority lacks).
+    if (epoch && (this.phase === 'member' || this.phase === 'minority') && epoch.view.members.includes(from)) {
+      if (this.viewFrame) this.rateLimited(from, () => this.sendBytes([from], this.viewFrame!));
+      return;
+    }
     if (!epoch || this.phase !== 'member') return;
     if (this.actingCoordinator() !== this.self) {
       this.sendFrame([from], { kind: 'discoverReply', inGroup: true, viewId: epoch.view.viewId, coordinator: this.actingCoordinator() });
-      return;
-    }
-    if (epoch.view.members.includes(from)) {
-      if (this.viewFrame) this.sendBytes([from], this.viewFrame);
       return;
     }
     this.pendingJoins.add(from);
@@ -626,7 +646,9 @@ export class Member {
     epoch.unreportedBytes = 0;
     epoch.safeAckDue = false;
     const others = this.others();
-    if (others.length > 0) this.sendFrame(others, { kind: 'digest', viewId: epoch.view.viewId, received: epoch.received() });
+    if (others.length > 0) {
+      this.sendFrame(others, { kind: 'digest', viewId: epoch.view.viewId, received: epoch.received(), frozen: this.frozen });
+    }
     epoch.collectGarbage();
   }
 
@@ -653,8 +675,12 @@ export class Member {
   // ---------------------------------------------------------------- retransmission
 
   private onNak(from: MemberId, frame: FrameOf<'nak'>): void {
+    this.serveNak(this.epoch!, from, frame);
+  }
+
+  private serveNak(epoch: Epoch, from: MemberId, frame: FrameOf<'nak'>): void {
     if (frame.toSeqno < frame.fromSeqno) return;
-    const frames = this.epoch!.stored(frame.senderIndex, frame.fromSeqno, frame.toSeqno, MAX_NAK_UNITS);
+    const frames = epoch.stored(frame.senderIndex, frame.fromSeqno, frame.toSeqno, MAX_NAK_UNITS);
     for (const bytes of frames) this.sendBytes([from], bytes);
     this.stats.retransmitsSent += frames.length;
   }
@@ -677,6 +703,7 @@ export class Member {
       this.stats.naksSent++;
     }
     if (this.round && this.nowMs >= this.round.deadlineMs) this.round = undefined;
+    this.retransmitRound(epoch);
     if (this.viewAcksPending.size > 0 && this.viewFrame) {
       const stillMembers = [...this.viewAcksPending].filter((member) => epoch.view.members.includes(member));
       this.viewAcksPending = new Set(stillMembers);
@@ -747,6 +774,20 @@ export class Member {
       deadlineMs: this.nowMs + this.options.flushTimeoutMs,
     };
     this.sendFrame(alive, { kind: 'flushStart', viewId: epoch.view.viewId, ballot });
+  }
+
+  /** A lost flush frame costs a retransmission interval, not a whole new ballot. */
+  private retransmitRound(epoch: Epoch): void {
+    const round = this.round;
+    if (!round) return;
+    const viewId = epoch.view.viewId;
+    if (round.phase === 'promise') {
+      const silent = [...round.participants].filter((member) => !round.promises.has(member));
+      this.sendFrame(silent, { kind: 'flushStart', viewId, ballot: round.ballot });
+    } else {
+      const silent = [...round.participants].filter((member) => !round.oks.has(member));
+      this.sendFrame(silent, { kind: 'flushAccept', viewId, ballot: round.ballot, proposal: round.proposal! });
+    }
   }
 
   private isCurrentRound(ballot: Ballot, phase: Round['phase']): Round | undefined {
@@ -941,6 +982,9 @@ export class Member {
     const selfIndex = view.members.indexOf(this.self);
     invariant(selfIndex >= 0, 'installing a view without this member');
     const maxAheadUnits = Math.max(1024, Math.ceil((this.options.flowWindowBytes * 2) / 256));
+    const previous = this.epoch;
+    const waiting = previous ? view.members.filter((member) => member !== this.self && previous.view.members.includes(member)) : [];
+    this.previous = previous && waiting.length > 0 ? { epoch: previous, waiting: new Set(waiting) } : undefined;
     this.epoch = new Epoch(this.group, view, selfIndex, maxAheadUnits);
     this.viewFrame = viewFrame;
     this.phase = 'member';

@@ -54,7 +54,9 @@ export type Unit =
 export type Frame =
   | { readonly kind: 'data'; readonly viewId: number; readonly senderIndex: number; readonly seqno: number; readonly unit: Unit }
   | { readonly kind: 'nak'; readonly viewId: number; readonly senderIndex: number; readonly fromSeqno: number; readonly toSeqno: number }
-  | { readonly kind: 'digest'; readonly viewId: number; readonly received: readonly number[] }
+  /** `frozen`: the reporter has promised a flush; its digest then counts for garbage collection
+   *  but not as a safe-delivery acknowledgement (the flush's cut may leave those units out). */
+  | { readonly kind: 'digest'; readonly viewId: number; readonly received: readonly number[]; readonly frozen: boolean }
   /** `coordinator`: the coordinator of the group the asker is joining, '' while it knows of none. */
   | { readonly kind: 'discover'; readonly coordinator: string }
   | { readonly kind: 'discoverReply'; readonly inGroup: boolean; readonly viewId: number; readonly coordinator: string }
@@ -148,7 +150,7 @@ export function encodeFrame(group: string, frame: Frame): Uint8Array {
       writer.varint(frame.viewId).varint(frame.senderIndex).varint(frame.fromSeqno).varint(frame.toSeqno);
       break;
     case 'digest':
-      writer.varint(frame.viewId).varints(frame.received);
+      writer.varint(frame.viewId).varints(frame.received).u8(frame.frozen ? 1 : 0);
       break;
     case 'discover':
       writer.string(frame.coordinator);
@@ -262,7 +264,7 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
     case 'nak':
       return { kind, viewId: reader.varint(), senderIndex: reader.varint(), fromSeqno: reader.varint(), toSeqno: reader.varint() };
     case 'digest':
-      return { kind, viewId: reader.varint(), received: reader.varints(MAX_MEMBERS) };
+      return { kind, viewId: reader.varint(), received: reader.varints(MAX_MEMBERS), frozen: reader.u8() === 1 };
     case 'discover':
       return { kind, coordinator: reader.string(MAX_ID_BYTES) };
     case 'joinRequest':
@@ -298,5 +300,20 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
       return { kind, viewId: reader.varint(), chunks: reader.varints(4096) };
     case 'xferChunk':
       return { kind, viewId: reader.varint(), index: reader.varint(), stateBytes: reader.varint(), data: reader.rest() };
+  }
+}
+
+/**
+ * The answer of a peer that is not in `group` at all to a frame addressed to it: for a discover,
+ * a reply saying it is neither in the group nor looking for it (coordinator ''), so that a would-be
+ * founder does not wait for it; nothing for any other frame.
+ */
+export function declineDiscover(bytes: Uint8Array): Uint8Array | undefined {
+  try {
+    const { group, frame } = decodeFrame(bytes, 0);
+    if (frame.kind !== 'discover') return undefined;
+    return encodeFrame(group, { kind: 'discoverReply', inGroup: false, viewId: 0, coordinator: '' });
+  } catch {
+    return undefined;
   }
 }

@@ -1,7 +1,7 @@
-import { Member, SynodError, type MemberId } from '@synod/core';
+import { Member, SynodError, declineDiscover, type MemberId } from '@synod/core';
 import { openTraceSink } from '#trace-sink';
 import { cryptoRandom, realClock, type Clock } from './clock.js';
-import { MAX_NAME_BYTES, addressOf, decodeFrame } from './envelope.js';
+import { MAX_NAME_BYTES, addressOf, decodeFrame, encodeFrame, envelopeHeader, memberIdOf } from './envelope.js';
 import { GroupRuntime, type Group, type GroupHost, type JoinOptions, type MemberFactory } from './group.js';
 import type { TraceOption, TraceSink } from './trace.js';
 import type { PeerAddress, Transport } from './transport.js';
@@ -193,6 +193,9 @@ class PeerRuntime implements Peer {
     const group = this.runtimes.get(envelope.group);
     if (!group || !group.accepting) {
       this.stats.droppedUnknownGroup++;
+      // Tell a peer looking for a group this peer is not in that it need not wait for us.
+      const decline = group ? undefined : declineDiscover(envelope.payload);
+      if (decline) this.transmit([envelope.sender], encodeFrame(envelopeHeader(envelope.group, memberIdOf(this.id, 0)), decline));
       return;
     }
     if (!group.admits(bytes, envelope.authenticated)) {
