@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
+import dgram from 'node:dgram';
 import { after, describe, it } from 'node:test';
 import { createPeer, type Group, type Peer } from '@synod/peer';
 import { startSignalingServer, type SignalingServer } from '@synod/signaling/server';
-import { udp } from '../src/index.js';
+import { formatUdpAddress, udp } from '../src/index.js';
 
 const timing = { heartbeatMs: 100, suspectAfterMs: 1000, discoveryMs: 150 };
 const closers: (() => Promise<void>)[] = [];
@@ -24,12 +25,21 @@ async function peer(init: Parameters<typeof udp>[0]): Promise<Peer> {
   return made;
 }
 
-/** Joins one after the other: the core founds one group when the founder is up first. */
-async function joinAll(peers: Peer[], name: string): Promise<Group[]> {
+/**
+ * Starts and joins peers one after the other. (The core does not found a group while a contact —
+ * a peer the transport reaches — stays silent about it, so a peer is started only once the
+ * previous one is in the group.)
+ */
+async function grow(name: string, inits: ((previous: Peer[]) => Parameters<typeof udp>[0])[]): Promise<{ peers: Peer[]; groups: Group[] }> {
+  const peers: Peer[] = [];
   const groups: Group[] = [];
-  for (const member of peers) groups.push(await member.join(name, timing));
-  await waitFor(() => groups.every((group) => group.view?.members.length === peers.length), `a view of ${peers.length}`);
-  return groups;
+  for (const init of inits) {
+    const made = await peer(init(peers));
+    peers.push(made);
+    groups.push(await made.join(name, timing));
+  }
+  await waitFor(() => groups.every((group) => group.view?.members.length === inits.length), `a view of ${inits.length}`);
+  return { peers, groups };
 }
 
 function recorder(groups: Group[]): string[][] {
@@ -40,9 +50,7 @@ function recorder(groups: Group[]): string[][] {
 
 describe('groups over UDP', () => {
   it('three peers from a static list form a group and agree on the abcast order (IPv4)', async () => {
-    const first = await peer({});
-    const others = [await peer({ peers: [first.id] }), await peer({ peers: [first.id] })];
-    const groups = await joinAll([first, ...others], 'static');
+    const { groups } = await grow('static', [() => ({}), (before) => ({ peers: [before[0]!.id] }), (before) => ({ peers: [before[0]!.id] })]);
     const seen = recorder(groups);
     await Promise.all(groups.flatMap((group, i) => Array.from({ length: 50 }, (_, n) => group.abcast('M', `${i}.${n}`))));
     await waitFor(() => seen.every((list) => list.length === 150), '150 deliveries at each member');
@@ -50,15 +58,31 @@ describe('groups over UDP', () => {
     assert.deepEqual(seen[2], seen[0]);
   });
 
+  it('three peers started at once from one static list (their own address included) form one group', async () => {
+    const ports: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const socket = dgram.createSocket('udp4');
+      await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
+      ports.push(socket.address().port);
+      await new Promise<void>((resolve) => socket.close(resolve));
+    }
+    const list = ports.map((port) => formatUdpAddress('127.0.0.1', port));
+    const peers = await Promise.all(ports.map((port) => peer({ port, peers: list })));
+    const groups = await Promise.all(peers.map((member) => member.join('together', timing)));
+    await waitFor(() => groups.every((group) => group.view?.members.length === 3), 'one view of three');
+    assert.equal(new Set(groups.map((group) => JSON.stringify(group.view))).size, 1);
+  });
+
   it('a 1 MB message crosses IPv6 loopback in 8 KiB datagrams', async () => {
-    const a = await peer({ host: '::1' });
-    const b = await peer({ host: '::1', peers: [a.id] });
-    const [ga, gb] = await joinAll([a, b], 'large');
+    const {
+      peers: [, b],
+      groups: [ga, gb],
+    } = await grow('large', [() => ({ host: '::1' }), (before) => ({ host: '::1', peers: [before[0]!.id] })]);
     const big = new Uint8Array(1024 * 1024).map((_, i) => i * 7);
     const got = new Promise<Uint8Array>((resolve) => gb!.handle<Uint8Array>('BIG', (message) => resolve(message.data)));
     await ga!.fbcast('BIG', big);
     assert.deepEqual(await got, big);
-    assert.ok(b.transport.stats.framesReceived >= 128);
+    assert.ok(b!.transport.stats.framesReceived >= 128);
   });
 
   it('a signaling server restart does not break a group formed through it', async () => {
@@ -66,8 +90,7 @@ describe('groups over UDP', () => {
     const port = server.port;
     closers.push(() => server.close());
     const signaling = { url: server.url, room: 'restart' };
-    const peers = [await peer({ signaling }), await peer({ signaling }), await peer({ signaling })];
-    const groups = await joinAll(peers, 'g');
+    const { groups } = await grow('g', [() => ({ signaling }), () => ({ signaling }), () => ({ signaling })]);
     const seen = recorder(groups);
     await server.close();
     // The group does not need the server: it keeps delivering while the server is down…
