@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
+import { InvariantViolation } from '@synod/core';
+import { FrameAuthenticator, TAG_BYTES } from './auth.js';
 import { addressOf, decodeFrame, encodeFrame, envelopeHeader, memberIdOf } from './envelope.js';
 
 describe('envelope', () => {
@@ -34,7 +36,7 @@ describe('envelope', () => {
   it('rejects another version, empty names, bad UTF-8 and member ids without an address', () => {
     const good = encodeFrame(envelopeHeader('g', 'a/1'), Uint8Array.of(7));
     assert.ok(decodeFrame(good));
-    assert.equal(decodeFrame(Uint8Array.of(2, ...good.subarray(1))), undefined);
+    for (const version of [0, 3, 255]) assert.equal(decodeFrame(Uint8Array.of(version, ...good.subarray(1))), undefined);
     assert.equal(decodeFrame(Uint8Array.of(1, 0, 3, 0x61, 0x2f, 0x31)), undefined); // empty group
     assert.equal(decodeFrame(Uint8Array.of(1, 1, 0x67, 0)), undefined); // empty sender
     assert.equal(decodeFrame(Uint8Array.of(1, 1, 0xff, 3, 0x61, 0x2f, 0x31)), undefined); // bad UTF-8
@@ -46,5 +48,32 @@ describe('envelope', () => {
     assert.equal(addressOf('ws://host/peer/7'), 'ws://host/peer');
     assert.equal(addressOf('nope'), undefined);
     assert.throws(() => envelopeHeader('x'.repeat(256), 'a/1'), RangeError);
+  });
+
+  it('version 2: the payload excludes the trailing tag, which covers the whole frame before it', () => {
+    const authenticator = FrameAuthenticator.forGroup('key', 'g');
+    fc.assert(
+      fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.uint8Array({ maxLength: 200 }), (address, payload) => {
+        const header = envelopeHeader('g', memberIdOf(address, 1), true);
+        const frame = encodeFrame(header, payload, authenticator);
+        assert.equal(frame.length, header.length + payload.length + TAG_BYTES);
+        const envelope = decodeFrame(frame);
+        assert.ok(envelope);
+        assert.equal(envelope.authenticated, true);
+        assert.deepEqual(envelope.payload, payload);
+        assert.equal(authenticator.verify(frame), true);
+      }),
+    );
+    const plain = decodeFrame(encodeFrame(envelopeHeader('g', 'a/1'), Uint8Array.of(1, 2)));
+    assert.equal(plain?.authenticated, false);
+  });
+
+  it('version 2: a frame too short for its tag is malformed; a header and authenticator must agree', () => {
+    const authenticator = FrameAuthenticator.forGroup('key', 'g');
+    const frame = encodeFrame(envelopeHeader('g', 'a/1', true), new Uint8Array(0), authenticator);
+    for (let length = 0; length < frame.length; length++) assert.equal(decodeFrame(frame.subarray(0, length)), undefined);
+    assert.ok(decodeFrame(frame));
+    assert.throws(() => encodeFrame(envelopeHeader('g', 'a/1', true), Uint8Array.of(1)), InvariantViolation);
+    assert.throws(() => encodeFrame(envelopeHeader('g', 'a/1'), Uint8Array.of(1), authenticator), InvariantViolation);
   });
 });
