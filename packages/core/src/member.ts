@@ -14,7 +14,7 @@ import { chooseProposal, isQuorum, type FlushPromise } from './gms.js';
 import { compareBallots, dataHeaderBytes, decodeFrame, encodeFrame, type Ballot, type Frame, type Proposal } from './wire.js';
 import { StateProvider, StateReceiver } from './xfer.js';
 
-type Phase = 'idle' | 'discovering' | 'joining' | 'member' | 'minority' | 'excluded' | 'left';
+type Phase = 'idle' | 'discovering' | 'joining' | 'member' | 'minority' | 'handoff' | 'excluded' | 'left';
 type FrameOf<K extends Frame['kind']> = Extract<Frame, { kind: K }>;
 
 interface QueuedSend {
@@ -127,6 +127,8 @@ export class Member {
 
   // State transfer.
   private readonly providers = new Map<number, StateProvider>();
+  /** A coordinator that leaves with the view it installs hands that view over before it goes. */
+  private handoff: { readonly bytes: Uint8Array; readonly pending: Set<MemberId>; readonly untilMs: number; readonly outcome: 'left' | 'excluded'; nextMs: number } | undefined;
   private receiver: StateReceiver | undefined;
 
   constructor(readonly config: MemberConfig) {
@@ -197,7 +199,7 @@ export class Member {
 
   leave(nowMs: number): void {
     this.nowMs = nowMs;
-    if (this.phase === 'left' || this.phase === 'excluded' || this.leaving) return;
+    if (this.phase === 'left' || this.phase === 'excluded' || this.phase === 'handoff' || this.leaving) return;
     if (this.phase !== 'member' && this.phase !== 'minority') {
       this.finishAs('left');
       return;
@@ -236,7 +238,9 @@ export class Member {
 
   tick(nowMs: number): void {
     this.nowMs = nowMs;
-    if (this.phase === 'discovering' || this.phase === 'joining') {
+    if (this.phase === 'handoff') {
+      this.continueHandoff();
+    } else if (this.phase === 'discovering' || this.phase === 'joining') {
       if (nowMs >= this.phaseDeadlineMs) this.discoveryDeadline();
     } else if (this.epoch && (this.phase === 'member' || this.phase === 'minority')) {
       if (this.fd.check(nowMs).length > 0) this.onSuspicion();
@@ -250,6 +254,17 @@ export class Member {
       }
     }
     this.settle();
+  }
+
+  private continueHandoff(): void {
+    const handoff = this.handoff!;
+    if (handoff.pending.size === 0 || this.nowMs >= handoff.untilMs) {
+      this.handoff = undefined;
+      this.finishAs(handoff.outcome);
+    } else if (this.nowMs >= handoff.nextMs) {
+      handoff.nextMs = this.nowMs + this.options.retransmitMs;
+      this.sendBytes([...handoff.pending], handoff.bytes);
+    }
   }
 
   provideState(xferId: string, state: Uint8Array, nowMs: number): void {
@@ -289,6 +304,8 @@ export class Member {
       case 'discovering':
       case 'joining':
         return this.phaseDeadlineMs;
+      case 'handoff':
+        return this.handoff!.nextMs;
       case 'member':
       case 'minority': {
         const deadlines = [this.heartbeatAtMs, this.housekeepingAtMs];
@@ -349,6 +366,10 @@ export class Member {
   }
 
   private dispatch(from: MemberId, frame: Frame, bytes: Uint8Array): void {
+    if (this.phase === 'handoff') {
+      if (frame.kind === 'viewAck') this.handoff!.pending.delete(from);
+      return this.continueHandoff();
+    }
     switch (frame.kind) {
       case 'discover':
         return this.onDiscover(from, frame);
@@ -965,7 +986,16 @@ export class Member {
     for (const message of epoch.finish(proposal.cut)) this.deliver(epoch, message);
     const newViewId = frame.viewId + 1;
     if (!proposal.members.includes(this.self)) {
-      this.finishAs(this.leaving ? 'left' : 'excluded');
+      const outcome = this.leaving ? 'left' : 'excluded';
+      const pending = from === this.self ? [...this.viewAcksPending] : [];
+      if (pending.length === 0) {
+        this.finishAs(outcome);
+        return;
+      }
+      // The coordinator leaving its own view: nobody else may hold the view frame yet, so it stays
+      // until every new member has acknowledged it (or suspicion would have removed them anyway).
+      this.phase = 'handoff';
+      this.handoff = { bytes, pending: new Set(pending), untilMs: this.nowMs + this.options.suspectAfterMs, outcome, nextMs: this.nowMs + this.options.retransmitMs };
       return;
     }
     const joined = proposal.members.filter((member) => !epoch.view.members.includes(member));
