@@ -44,7 +44,9 @@ export function keepsMajority(
     for (const id of view.members) {
       const inc = cluster.incarnation(id);
       if (inc === undefined || !inc.alive || without.has(inc.node)) continue;
-      if (inc.app.status === 'minority' || inc.app.leaving) continue;
+      // A joiner named in the view that has not installed it yet may never do so (its view frame
+      // can be lost with a crashed coordinator): the protocol counts it, so it cannot be relied on.
+      if (inc.app.status === 'minority' || inc.app.status === 'joining' || inc.app.leaving) continue;
       counts.set(block(inc.node), (counts.get(block(inc.node)) ?? 0) + 1);
       if (inc.app.status === 'member' && !inc.app.awaitingState) holders.add(block(inc.node));
     }

@@ -17,7 +17,30 @@ interface Regression {
 }
 
 const REGRESSIONS: readonly Regression[] = [
-  // { seed: 12345, members: 5, note: 'joiner stuck when the view moved on during its state transfer (fixed in abc123)' },
+  { seed: 34, members: 5, note: 'staggered founders each founded a group (discovery listens three rounds, counts askers)' },
+  { seed: 15, members: 5, note: 'state-transfer frames of an older view dropped as stale: joiner stuck (xfer keyed by its own view)' },
+  { seed: 30, members: 5, note: 'provider left mid-transfer; its joiners kept the view from a quorum (such joiners are dropped)' },
+  { seed: 54, members: 5, note: 'provider left mid-transfer (as seed 30)' },
+  { seed: 62, members: 5, note: 'lost xferDone pinned the state snapshot in memory (provider probes silent transfers)' },
+  { seed: 97, members: 5, note: 'lost xferDone (as seed 62)' },
+  { seed: 363, members: 5, note: 'leaked state snapshot (as seed 62)' },
+  { seed: 254, members: 5, note: 'safe delivery not uniform: acks from members frozen in a flush counted (safeAcks)' },
+  { seed: 895, members: 5, note: 'safe delivery not uniform (as seed 254)' },
+  { seed: 1315, members: 5, note: 'install deadlock: the only holder of the cut had moved on (previous view serves NAKs)' },
+  { seed: 311, members: 5, note: 'a joiner in the view never got the view frame from a minority member (join request answered)' },
+  { seed: 1026, members: 5, note: 'joiner lost with its provider (as seed 311)' },
+  { seed: 201, members: 5, note: 'coordinator excluded by its own view went away before anyone had the view frame (handoff)' },
+  { seed: 1042, members: 5, note: 'a restarted peer behind a partition founded a second group (founding needs co-founders)' },
+  { seed: 1091, members: 5, note: 'second group founded after every state holder crashed mid-transfer' },
+  { seed: 1292, members: 5, note: 'a lone joiner founded beside a live group (founding quorum)' },
+  { seed: 589, members: 5, note: 'a member in a minority whose view-mates died never rejoined (probes its contacts)' },
+  { seed: 815, members: 5, note: 'second group founded under loss while the group was alive' },
+  { seed: 1594, members: 5, note: 'second group founded under loss (as seed 815)' },
+  { seed: 5289, members: 5, note: 'provider crash left joiners unable to get state' },
+  { seed: 7088, members: 3, note: 'joiners answered discovery as co-founders while a loss burst hid the group (joiners name their group)' },
+  { seed: 7115, members: 3, note: 'minority member with dead view-mates stuck forever (minority probe)' },
+  { seed: 7071, members: 3, note: 'group left without a quorum after a provider crash' },
+  { seed: 7123, members: 3, note: 'joiner stuck joining after crashes' },
 ];
 
 describe('simulation regressions', () => {
