@@ -3,7 +3,7 @@ import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import { InvariantViolation } from '@synod/core';
 import { FrameAuthenticator, TAG_BYTES } from './auth.js';
-import { addressOf, decodeFrame, encodeFrame, envelopeHeader, memberIdOf } from './envelope.js';
+import { ENVELOPE_VERSION_AUTHENTICATED, ENVELOPE_VERSION_CONTROL, addressOf, decodeFrame, encodeFrame, envelopeHeader, memberIdOf } from './envelope.js';
 
 describe('envelope', () => {
   it('round-trips group, sender and payload', () => {
@@ -54,7 +54,7 @@ describe('envelope', () => {
     const authenticator = FrameAuthenticator.forGroup('key', 'g');
     fc.assert(
       fc.property(fc.string({ minLength: 1, maxLength: 40 }), fc.uint8Array({ maxLength: 200 }), (address, payload) => {
-        const header = envelopeHeader('g', memberIdOf(address, 1), true);
+        const header = envelopeHeader('g', memberIdOf(address, 1), ENVELOPE_VERSION_AUTHENTICATED);
         const frame = encodeFrame(header, payload, authenticator);
         assert.equal(frame.length, header.length + payload.length + TAG_BYTES);
         const envelope = decodeFrame(frame);
@@ -70,10 +70,19 @@ describe('envelope', () => {
 
   it('version 2: a frame too short for its tag is malformed; a header and authenticator must agree', () => {
     const authenticator = FrameAuthenticator.forGroup('key', 'g');
-    const frame = encodeFrame(envelopeHeader('g', 'a/1', true), new Uint8Array(0), authenticator);
+    const frame = encodeFrame(envelopeHeader('g', 'a/1', ENVELOPE_VERSION_AUTHENTICATED), new Uint8Array(0), authenticator);
     for (let length = 0; length < frame.length; length++) assert.equal(decodeFrame(frame.subarray(0, length)), undefined);
     assert.ok(decodeFrame(frame));
-    assert.throws(() => encodeFrame(envelopeHeader('g', 'a/1', true), Uint8Array.of(1)), InvariantViolation);
+    assert.throws(() => encodeFrame(envelopeHeader('g', 'a/1', ENVELOPE_VERSION_AUTHENTICATED), Uint8Array.of(1)), InvariantViolation);
     assert.throws(() => encodeFrame(envelopeHeader('g', 'a/1'), Uint8Array.of(1), authenticator), InvariantViolation);
+  });
+
+  it('version 3: a keyed control frame, tagged like version 2', () => {
+    const authenticator = FrameAuthenticator.forGroup('key', 'g');
+    const frame = encodeFrame(envelopeHeader('g', 'a/1', ENVELOPE_VERSION_CONTROL), Uint8Array.of(1, 2), authenticator);
+    const envelope = decodeFrame(frame);
+    assert.deepEqual(envelope, { group: 'g', sender: 'a/1', payload: Uint8Array.of(1, 2), authenticated: true, control: true });
+    assert.equal(authenticator.verify(frame), true);
+    assert.equal(decodeFrame(encodeFrame(envelopeHeader('g', 'a/1', ENVELOPE_VERSION_AUTHENTICATED), Uint8Array.of(1), authenticator))?.control, false);
   });
 });

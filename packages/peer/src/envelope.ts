@@ -9,8 +9,10 @@ import type { PeerAddress } from './transport.js';
  *   version:u8 | groupLength:u8 | group:utf8 | senderLength:u8 | sender:utf8 | core bytes… | tag?
  *
  * Version 1 is a plain frame; version 2 is the frame of a keyed group, ending with a TAG_BYTES tag
- * over everything before it (auth.ts). A keyed group accepts only version 2 with a valid tag, an
- * unkeyed group only version 1, so keyed and unkeyed peers never form one group.
+ * over everything before it (auth.ts); version 3 is a keyed group's own control frame (liveness
+ * challenges, freshness.ts), tagged the same way, for the runtime rather than the core. A keyed
+ * group accepts only versions 2 and 3 with a valid tag, an unkeyed group only version 1, so keyed
+ * and unkeyed peers never form one group.
  *
  * There is no destination: a frame goes to the receiving peer's current member of the group, and
  * the core drops what is not meant for that incarnation.
@@ -18,6 +20,9 @@ import type { PeerAddress } from './transport.js';
 export const ENVELOPE_VERSION = 1;
 /** The version of the frames of a keyed group: a tag trails the core bytes. */
 export const ENVELOPE_VERSION_AUTHENTICATED = 2;
+/** A keyed group's control frame: a tag trails bytes for the runtime, not the core. */
+export const ENVELOPE_VERSION_CONTROL = 3;
+export type EnvelopeVersion = typeof ENVELOPE_VERSION | typeof ENVELOPE_VERSION_AUTHENTICATED | typeof ENVELOPE_VERSION_CONTROL;
 /** Longest group name or member id, in UTF-8 bytes. */
 export const MAX_NAME_BYTES = 255;
 
@@ -29,12 +34,14 @@ export interface Envelope {
   readonly sender: MemberId;
   /** A view into the frame, not a copy; without the tag. */
   readonly payload: Uint8Array;
-  /** Version 2: the frame ends with a tag, not yet verified (the group holds the key). */
+  /** Versions 2 and 3: the frame ends with a tag, not yet verified (the group holds the key). */
   readonly authenticated: boolean;
+  /** Version 3: the payload is a control frame for the runtime. */
+  readonly control: boolean;
 }
 
 /** The header of every frame a member sends; computed once per member. */
-export function envelopeHeader(group: string, sender: MemberId, authenticated = false): Uint8Array {
+export function envelopeHeader(group: string, sender: MemberId, version: EnvelopeVersion = ENVELOPE_VERSION): Uint8Array {
   const groupBytes = encoder.encode(group);
   const senderBytes = encoder.encode(sender);
   if (groupBytes.length === 0 || groupBytes.length > MAX_NAME_BYTES) {
@@ -44,7 +51,7 @@ export function envelopeHeader(group: string, sender: MemberId, authenticated = 
     throw new RangeError(`member id must be 1..${MAX_NAME_BYTES} UTF-8 bytes`);
   }
   const header = new Uint8Array(3 + groupBytes.length + senderBytes.length);
-  header[0] = authenticated ? ENVELOPE_VERSION_AUTHENTICATED : ENVELOPE_VERSION;
+  header[0] = version;
   header[1] = groupBytes.length;
   header.set(groupBytes, 2);
   header[2 + groupBytes.length] = senderBytes.length;
@@ -52,10 +59,10 @@ export function envelopeHeader(group: string, sender: MemberId, authenticated = 
   return header;
 }
 
-/** A frame; with an authenticator (and a version 2 header), signed. */
+/** A frame; with an authenticator (and a version 2 or 3 header), signed. */
 export function encodeFrame(header: Uint8Array, payload: Uint8Array, authenticator?: FrameAuthenticator): Uint8Array {
-  if ((header[0] === ENVELOPE_VERSION_AUTHENTICATED) !== (authenticator !== undefined)) {
-    throw new InvariantViolation('a version 2 header goes with an authenticator, a version 1 header without');
+  if ((header[0] !== ENVELOPE_VERSION) !== (authenticator !== undefined)) {
+    throw new InvariantViolation('a version 2 or 3 header goes with an authenticator, a version 1 header without');
   }
   const frame = new Uint8Array(header.length + payload.length + (authenticator ? TAG_BYTES : 0));
   frame.set(header, 0);
@@ -67,8 +74,8 @@ export function encodeFrame(header: Uint8Array, payload: Uint8Array, authenticat
 /** The envelope of a frame, or undefined when it is malformed. Never throws. */
 export function decodeFrame(frame: Uint8Array): Envelope | undefined {
   const version = frame[0];
-  if (frame.length < 3 || (version !== ENVELOPE_VERSION && version !== ENVELOPE_VERSION_AUTHENTICATED)) return undefined;
-  const authenticated = version === ENVELOPE_VERSION_AUTHENTICATED;
+  if (frame.length < 3 || version === undefined || version < ENVELOPE_VERSION || version > ENVELOPE_VERSION_CONTROL) return undefined;
+  const authenticated = version !== ENVELOPE_VERSION;
   const payloadEnd = authenticated ? frame.length - TAG_BYTES : frame.length;
   const groupLength = frame[1]!;
   const senderAt = 2 + groupLength;
@@ -85,7 +92,7 @@ export function decodeFrame(frame: Uint8Array): Envelope | undefined {
     return undefined;
   }
   if (addressOf(sender) === undefined) return undefined;
-  return { group, sender, payload: frame.subarray(payloadAt, payloadEnd), authenticated };
+  return { group, sender, payload: frame.subarray(payloadAt, payloadEnd), authenticated, control: version === ENVELOPE_VERSION_CONTROL };
 }
 
 /** A member id is `${peerAddress}/${incarnation}`; the address is everything before the last '/'. */

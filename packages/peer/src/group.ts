@@ -11,7 +11,16 @@ import {
 } from '@synod/core';
 import { FrameAuthenticator, TAG_BYTES, type GroupKey } from './auth.js';
 import type { Clock } from './clock.js';
-import { addressOf, encodeFrame, envelopeHeader, memberIdOf } from './envelope.js';
+import {
+  ENVELOPE_VERSION,
+  ENVELOPE_VERSION_AUTHENTICATED,
+  ENVELOPE_VERSION_CONTROL,
+  addressOf,
+  encodeFrame,
+  envelopeHeader,
+  memberIdOf,
+} from './envelope.js';
+import { LivenessGate } from './freshness.js';
 import { Monitor } from './monitor.js';
 import {
   NoReplyReason,
@@ -145,6 +154,11 @@ export interface GroupStats extends MemberStats {
    * valid tag (no key, another key, altered in transit); in an open group, frames of a keyed one.
    */
   droppedUnauthenticated: number;
+  /**
+   * Keyed groups: authentic frames from a sender outside the view that did not prove it is live
+   * (a replay of a departed member's frames, or a challenge unanswered in time), dropped before the core.
+   */
+  droppedUnverified: number;
 }
 
 type Cast = {
@@ -201,6 +215,8 @@ interface PendingSend {
 interface Incarnation {
   readonly member: MemberLike;
   readonly header: Uint8Array;
+  /** Keyed groups: holds frames from outside the view until their sender proves it is live (freshness.ts). */
+  readonly gate: LivenessGate | undefined;
   readonly pendingSends: Map<number, PendingSend>;
   readonly gatherer: ReplyGatherer;
   /** The last view the core installed (ahead of the app's, which trails through the monitor). */
@@ -230,7 +246,7 @@ export class GroupRuntime implements Group {
   private drainScheduled = false;
   private nextRequestNo = 1;
   private leaveTimer: unknown;
-  private readonly counters = { droppedMalformedPayload: 0, unhandled: 0, droppedUnauthenticated: 0 };
+  private readonly counters = { droppedMalformedPayload: 0, unhandled: 0, droppedUnauthenticated: 0, droppedUnverified: 0 };
   /** Signs and checks this group's frames when it has a key. */
   private readonly authenticator: FrameAuthenticator | undefined;
   /** The member id last seen from each address in this group: better join contacts than a guess. */
@@ -339,9 +355,20 @@ export class GroupRuntime implements Group {
   }
 
   receive(sender: MemberId, payload: Uint8Array): void {
+    const incarnation = this.current;
+    if (incarnation.gate && !incarnation.gate.admit(sender, payload)) return;
+    this.toCore(incarnation, sender, payload);
+  }
+
+  /** A keyed group's control frame (already authenticated). */
+  control(sender: MemberId, payload: Uint8Array): void {
+    this.current.gate?.control(sender, payload);
+  }
+
+  private toCore(incarnation: Incarnation, sender: MemberId, payload: Uint8Array): void {
+    if (this.current !== incarnation) return;
     const address = addressOf(sender);
     if (address !== undefined) this.knownMembers.set(address, sender);
-    const incarnation = this.current;
     this.input(() => incarnation.member.receive(sender, payload, this.host.clock.now()));
   }
 
@@ -376,7 +403,8 @@ export class GroupRuntime implements Group {
 
   private startIncarnation(contactAddresses: readonly PeerAddress[]): Incarnation {
     const self = memberIdOf(this.host.address, this.host.nextIncarnation());
-    const header = envelopeHeader(this.name, self, this.authenticator !== undefined);
+    const authenticator = this.authenticator;
+    const header = envelopeHeader(this.name, self, authenticator ? ENVELOPE_VERSION_AUTHENTICATED : ENVELOPE_VERSION);
     const { state: _state, contacts: _contacts, leaveTimeoutMs: _leaveTimeoutMs, key: _key, ...timing } = this.options;
     const member = this.host.memberFactory({
       ...timing,
@@ -388,6 +416,7 @@ export class GroupRuntime implements Group {
     const incarnation: Incarnation = {
       member,
       header,
+      gate: authenticator && this.livenessGate(self, authenticator, () => incarnation),
       pendingSends: new Map(),
       gatherer: new ReplyGatherer(),
       protocolView: undefined,
@@ -400,6 +429,24 @@ export class GroupRuntime implements Group {
     this.inMinority = false;
     this.input(() => member.join(contacts, this.host.clock.now()));
     return incarnation;
+  }
+
+  private livenessGate(self: MemberId, authenticator: FrameAuthenticator, incarnation: () => Incarnation): LivenessGate {
+    const controlHeader = envelopeHeader(this.name, self, ENVELOPE_VERSION_CONTROL);
+    let members: { view: View | undefined; ids: Set<MemberId> } = { view: undefined, ids: new Set() };
+    return new LivenessGate({
+      self,
+      now: () => this.host.clock.now(),
+      random: this.host.random,
+      isMember: (sender) => {
+        const view = incarnation().protocolView;
+        if (members.view !== view) members = { view, ids: new Set(view?.members) };
+        return members.ids.has(sender);
+      },
+      sendControl: (to, control) => this.host.transmit([to], encodeFrame(controlHeader, control, authenticator)),
+      release: (sender, payload) => this.toCore(incarnation(), sender, payload),
+      dropped: (count) => (this.counters.droppedUnverified += count),
+    });
   }
 
   private contactIds(addresses: readonly PeerAddress[]): MemberId[] {
@@ -465,6 +512,7 @@ export class GroupRuntime implements Group {
           incarnation.member.updateContacts(this.contactIds([...(this.options.contacts ?? []), ...this.host.contacts()]), now);
         }
         incarnation.member.tick(now);
+        incarnation.gate?.sweep();
       });
     }, Math.max(0, wakeAtMs - this.host.clock.now()));
   }
@@ -484,6 +532,7 @@ export class GroupRuntime implements Group {
       case 'view': {
         this.inMinority = false;
         incarnation.protocolView = upcall.view;
+        incarnation.gate?.viewInstalled(upcall.left);
         incarnation.gatherer.view(upcall.view.members);
         const change: ViewChange = { ...upcall.view, joined: upcall.joined, left: upcall.left };
         this.monitor.enqueue(() => {

@@ -202,7 +202,8 @@ class PeerRuntime implements Peer {
       this.stats.droppedUnauthenticated++;
       return;
     }
-    group.receive(envelope.sender, envelope.payload);
+    if (envelope.control) group.control(envelope.sender, envelope.payload);
+    else group.receive(envelope.sender, envelope.payload);
   }
 
   private transmit(to: readonly MemberId[], frame: Uint8Array): void {

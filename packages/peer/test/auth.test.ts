@@ -10,7 +10,8 @@ import { describe, it } from 'node:test';
 import { Member, SynodError, type MemberConfig, type View } from '@synod/core';
 import { createHub, memory, type Hub } from '@synod/transport-memory';
 import { FrameAuthenticator, TAG_BYTES } from '../src/auth.js';
-import { ENVELOPE_VERSION, decodeFrame, encodeFrame, envelopeHeader } from '../src/envelope.js';
+import { HOLD_FOR_MS } from '../src/freshness.js';
+import { ENVELOPE_VERSION, ENVELOPE_VERSION_AUTHENTICATED, decodeFrame, encodeFrame, envelopeHeader } from '../src/envelope.js';
 import { realClock } from '../src/clock.js';
 import { createPeer, type Group, type JoinOptions, type Peer, type Transport } from '../src/index.js';
 import { createPeerWith } from '../src/peer.js';
@@ -128,7 +129,7 @@ describe('keyed groups', () => {
     try {
       await peer.join('g', { ...timing, key: KEY });
       await peer.join('open', timing);
-      assert.equal(configs[0]!.mtuBytes, hub.mtuBytes - envelopeHeader('g', 'solo/1', true).length - TAG_BYTES);
+      assert.equal(configs[0]!.mtuBytes, hub.mtuBytes - envelopeHeader('g', 'solo/1', ENVELOPE_VERSION_AUTHENTICATED).length - TAG_BYTES);
       assert.equal(configs[1]!.mtuBytes, hub.mtuBytes - envelopeHeader('open', 'solo/2').length);
       for (const config of configs) assert.equal('key' in config, false);
     } finally {
@@ -254,7 +255,7 @@ describe('keyed groups', () => {
       for (const { bytes } of samples.slice(0, 10)) {
         const body = decodeFrame(bytes)!.payload;
         forged.push({ from: 'mallory', bytes: encodeFrame(envelopeHeader('g', 'mallory/1'), body) });
-        forged.push({ from: 'mallory', bytes: encodeFrame(envelopeHeader('g', 'mallory/1', true), body, wrongKey) });
+        forged.push({ from: 'mallory', bytes: encodeFrame(envelopeHeader('g', 'mallory/1', ENVELOPE_VERSION_AUTHENTICATED), body, wrongKey) });
       }
       for (const { from, bytes } of forged) for (const to of ['p0', 'p1', 'p2']) k.hub.inject(from, to, bytes);
       await k.hub.settle();
@@ -297,6 +298,35 @@ describe('keyed groups', () => {
       for (const group of k.groups) assert.equal(group.stats.droppedUnauthenticated, 0);
     } finally {
       await k.close();
+    }
+  });
+
+  it('replaying the recorded frames of departed members neither readmits them nor blocks the group', async () => {
+    // Without the liveness gate, their recorded join requests make the coordinator admit the three
+    // as ghosts: a view of five with two live members, a minority for good.
+    for (const departure of ['leave', 'crash'] as const) {
+      const k = await keyedGroup(5);
+      try {
+        for (let n = 4; n >= 2; n--) {
+          if (departure === 'leave') await k.groups[n]!.leave();
+          else k.hub.kill(`p${n}`);
+          await agreeOnView(k.groups.slice(0, n), n);
+        }
+        const survivors = k.groups.slice(0, 2);
+        const view = survivors[0]!.view!;
+        const minority: number[] = [];
+        survivors.forEach((group, i) => group.on('minority', () => void minority.push(i)));
+        for (const { from, to, bytes } of [...k.captured]) if (to === 'p0' || to === 'p1') k.hub.inject(from, to, bytes);
+        await k.hub.settle();
+        await sleep(HOLD_FOR_MS + timing.heartbeatMs * 5);
+        sameView(survivors, view);
+        assert.deepEqual(minority, []);
+        assert.ok(survivors.every((group) => group.stats.droppedUnverified > 0), 'the ghosts\' frames were held, then dropped');
+        await survivors[1]!.abcast('M', `after ${departure}`);
+        await waitFor(() => k.delivered.slice(0, 2).every((seen) => seen.at(-1) === `M:after ${departure}`), 'a delivery after the replay');
+      } finally {
+        await k.close();
+      }
     }
   });
 
