@@ -1,5 +1,6 @@
 import { SynodError } from '@synod/core';
-import { HmacSha256, hkdfSha256 } from './sha256.js';
+import { createFrameMac, type FrameMac } from '#frame-mac';
+import { hkdfSha256 } from './sha256.js';
 
 /**
  * Access control for a group: every frame of a keyed group ends with a tag, the first 16 bytes of
@@ -32,11 +33,11 @@ export function keyBytes(key: unknown): Uint8Array {
 
 /** Signs and verifies the frames of one keyed group. */
 export class FrameAuthenticator {
-  private readonly hmac: HmacSha256;
+  private readonly mac: FrameMac;
   private readonly expected = new Uint8Array(TAG_BYTES);
 
   private constructor(frameKey: Uint8Array) {
-    this.hmac = new HmacSha256(frameKey);
+    this.mac = createFrameMac(frameKey);
   }
 
   /** The group's frame key: HKDF-SHA-256 of the secret, bound to the group's name, so one secret can serve many groups. */
@@ -56,7 +57,7 @@ export class FrameAuthenticator {
   sign(frame: Uint8Array): void {
     const tagAt = frame.length - TAG_BYTES;
     if (tagAt < 0) throw new RangeError('a frame is shorter than its tag');
-    this.hmac.macInto([frame.subarray(0, tagAt)], frame, tagAt, TAG_BYTES);
+    this.mac(frame.subarray(0, tagAt), frame, tagAt, TAG_BYTES);
   }
 
   /** Whether the frame's last TAG_BYTES bytes are the tag of the rest, compared in constant time. Never throws. */
@@ -64,7 +65,7 @@ export class FrameAuthenticator {
     const tagAt = frame.length - TAG_BYTES;
     if (tagAt < 0) return false;
     const expected = this.expected;
-    this.hmac.macInto([frame.subarray(0, tagAt)], expected, 0, TAG_BYTES);
+    this.mac(frame.subarray(0, tagAt), expected, 0, TAG_BYTES);
     let difference = 0;
     for (let i = 0; i < TAG_BYTES; i++) difference |= expected[i]! ^ frame[tagAt + i]!;
     return difference === 0;
