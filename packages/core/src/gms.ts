@@ -26,17 +26,28 @@ export function chooseProposal(
   staying: readonly MemberId[],
   joiners: readonly MemberId[],
 ): Proposal {
-  let adopted: { ballot: Ballot; proposal: Proposal; reporter: MemberId } | undefined;
-  for (const [reporter, promise] of promises) {
-    const completed = promise.completed;
-    if (completed && (!adopted || compareBallots(completed.ballot, adopted.ballot) > 0)) {
-      adopted = { ...completed, reporter };
-    }
-  }
-  if (adopted) {
+  const participants = [...promises.keys()];
+  // Completed proposals, highest ballot first. One must be adopted unless it provably was never
+  // installed: a member its round needed reports a lower (or incomplete) accepted ballot, so it
+  // never sent that round's flushOk, so that round never sent its view. Skipping those keeps a
+  // view whose members crashed since from being installed without a quorum.
+  const completed = [...promises]
+    .filter(([, promise]) => promise.completed)
+    .map(([reporter, promise]) => ({ ...promise.completed!, reporter }))
+    .sort((a, b) => compareBallots(b.ballot, a.ballot));
+  for (const candidate of completed) {
+    const neverInstalled = candidate.proposal.participants.some((member) => {
+      const promise = promises.get(member);
+      if (!promise) return false;
+      const accepted = promise.accepted;
+      if (!accepted) return true;
+      const order = compareBallots(accepted, candidate.ballot);
+      return order < 0 || (order === 0 && compareBallots(promise.completed?.ballot ?? { attempt: -1, coordinator: 0 }, candidate.ballot) !== 0);
+    });
+    if (neverInstalled) continue;
     // The reporter holds every unit up to the adopted cut, so it serves them all.
-    const holder = oldMembers.indexOf(adopted.reporter);
-    return { ...adopted.proposal, holders: adopted.proposal.cut.map(() => holder) };
+    const holder = oldMembers.indexOf(candidate.reporter);
+    return { ...candidate.proposal, holders: candidate.proposal.cut.map(() => holder), participants };
   }
   const cut = oldMembers.map(() => 0);
   const holders = oldMembers.map((_, index) => index);
@@ -56,5 +67,5 @@ export function chooseProposal(
     const stateFrom = promises.get(member)?.stateFrom ?? '';
     return stateFrom === '' || staying.includes(stateFrom);
   });
-  return { members, cut, holders };
+  return { members, cut, holders, participants };
 }

@@ -500,7 +500,7 @@ export class Member {
 
   private found(): void {
     const view: View = { group: this.group, viewId: 1, members: [this.self] };
-    const frame: FrameOf<'view'> = { kind: 'view', viewId: 0, oldMembers: [], proposal: { members: [this.self], cut: [], holders: [] } };
+    const frame: FrameOf<'view'> = { kind: 'view', viewId: 0, oldMembers: [], proposal: { members: [this.self], cut: [], holders: [], participants: [] } };
     this.install(view, encodeFrame(this.group, frame), [this.self], []);
   }
 
@@ -742,7 +742,7 @@ export class Member {
 
   private nakTarget(epoch: Epoch, senderIndex: number, upTo: number): MemberId {
     const members = epoch.view.members;
-    const holderIndex = this.accepted?.proposal.holders[senderIndex];
+    const holderIndex = (this.pendingView?.frame.proposal ?? this.accepted?.proposal)?.holders[senderIndex];
     if (holderIndex !== undefined && members[holderIndex]) return members[holderIndex]!;
     const sender = members[senderIndex]!;
     if (!this.fd.suspects.has(sender)) return sender;
@@ -872,6 +872,7 @@ export class Member {
       ballot: frame.ballot,
       received: epoch.received(),
       stateFrom: this.receiver?.provider ?? '',
+      accepted: accepted?.ballot,
       completed: accepted?.complete ? { ballot: accepted.ballot, proposal: accepted.proposal } : undefined,
     });
   }
@@ -963,7 +964,6 @@ export class Member {
     if (!this.holdsCut(proposal.cut)) {
       // Fetch what is missing from the holders first (checkPendingView finishes the install).
       this.pendingView = { from, frame, bytes };
-      this.accepted = { ballot: { attempt: Number.MAX_SAFE_INTEGER, coordinator: 0 }, proposal, complete: false };
       proposal.cut.forEach((seqno, sender) => epoch.streams[sender]!.learnMax(seqno));
       this.freeze();
       return;

@@ -30,6 +30,8 @@ export interface Proposal {
   readonly cut: readonly number[];
   /** Per old-view sender index: an old-view member index that holds every unit up to the cut. */
   readonly holders: readonly number[];
+  /** The old-view members whose flushOk the proposing round needs before it installs the view. */
+  readonly participants: readonly string[];
 }
 
 export interface OrderEntry {
@@ -71,6 +73,9 @@ export type Frame =
       /** The provider this member still awaits its state from ('' when it has its state). */
       readonly stateFrom: string;
       readonly completed: { readonly ballot: Ballot; readonly proposal: Proposal } | undefined;
+      /** The ballot this member last accepted, complete or not: proof, when lower than a completed
+       *  proposal's, that this member never acknowledged that proposal. */
+      readonly accepted: Ballot | undefined;
     }
   | { readonly kind: 'flushReject'; readonly viewId: number; readonly promised: Ballot }
   | { readonly kind: 'flushAccept'; readonly viewId: number; readonly ballot: Ballot; readonly proposal: Proposal }
@@ -102,16 +107,17 @@ function readBallot(reader: Reader): Ballot {
 }
 
 function writeProposal(writer: Writer, proposal: Proposal): void {
-  writer.strings(proposal.members).varints(proposal.cut).varints(proposal.holders);
+  writer.strings(proposal.members).varints(proposal.cut).varints(proposal.holders).strings(proposal.participants);
 }
 
 function readProposal(reader: Reader): Proposal {
   const members = reader.strings(MAX_MEMBERS, MAX_ID_BYTES);
   const cut = reader.varints(MAX_MEMBERS);
   const holders = reader.varints(MAX_MEMBERS);
+  const participants = reader.strings(MAX_MEMBERS, MAX_ID_BYTES);
   if (cut.length !== holders.length) throw new DecodeError('cut and holders differ in length');
   if (new Set(members).size !== members.length) throw new DecodeError('duplicate member');
-  return { members, cut, holders };
+  return { members, cut, holders, participants };
 }
 
 /** Header bytes of a data frame, excluding the chunk: an upper bound used to size fragments. */
@@ -172,6 +178,12 @@ export function encodeFrame(group: string, frame: Frame): Uint8Array {
       writer.varint(frame.viewId);
       writeBallot(writer, frame.ballot);
       writer.varints(frame.received).string(frame.stateFrom);
+      if (frame.accepted) {
+        writer.u8(1);
+        writeBallot(writer, frame.accepted);
+      } else {
+        writer.u8(0);
+      }
       if (frame.completed) {
         writer.u8(1);
         writeBallot(writer, frame.completed.ballot);
@@ -281,8 +293,9 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
       const ballot = readBallot(reader);
       const received = reader.varints(MAX_MEMBERS);
       const stateFrom = reader.string(MAX_ID_BYTES);
+      const accepted = reader.u8() === 1 ? readBallot(reader) : undefined;
       const completed = reader.u8() === 1 ? { ballot: readBallot(reader), proposal: readProposal(reader) } : undefined;
-      return { kind, viewId, ballot, received, stateFrom, completed };
+      return { kind, viewId, ballot, received, stateFrom, accepted, completed };
     }
     case 'flushReject':
       return { kind, viewId: reader.varint(), promised: readBallot(reader) };
