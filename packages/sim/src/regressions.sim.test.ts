@@ -41,6 +41,10 @@ const REGRESSIONS: readonly Regression[] = [
   { seed: 7115, members: 3, note: 'minority member with dead view-mates stuck forever (minority probe)' },
   { seed: 7071, members: 3, note: 'group left without a quorum after a provider crash' },
   { seed: 7123, members: 3, note: 'joiner stuck joining after crashes' },
+  { seed: 593, members: 5, note: 'an adopted proposal named members that had crashed: view born without a quorum (skip provably uninstalled proposals)' },
+  { seed: 1666, members: 5, note: 'stale accepted proposal installed crashed members (as seed 593)' },
+  { seed: 818, members: 5, note: 'stale accepted proposal (as seed 593)' },
+  { seed: 101042, members: 5, note: 'stale accepted proposal (as seed 593), found by the soak' },
 ];
 
 describe('simulation regressions', () => {
