@@ -48,11 +48,24 @@ async function makeTransport(): Promise<Transport> {
 }
 
 const peer = await createPeer({ transport: await makeTransport() });
+// A joiner first waits for a link to the founder (E2E_FOUNDER, its transport address), as an app
+// would wait for a contact: joining with no live contact founds a second group. Over WebRTC the
+// first link attempt sometimes fails (node-datachannel: "Got a remote candidate without ICE
+// transport" in setRemoteDescription) and start() stops waiting for a peer after one failure; the
+// transport's reconnect mends the link a moment later, so waiting here is enough.
+const founder = process.env['E2E_FOUNDER'];
+if (founder) {
+  const waitUntil = performance.now() + 20_000;
+  while (!peer.transport.peers().includes(founder)) {
+    if (performance.now() > waitUntil) throw new Error(`no link to the founder ${founder} after 20 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
 // Generous suspicion: on a loaded 2-core machine a busy event loop is silent for a while. A crash
 // is still seen at once as linkDown: UDP's ICMP probe finds the dead port; over WebRTC the
 // signaling server sees the socket close and the survivors' probe on the link goes unanswered.
 const group = await peer.join('e2e', { heartbeatMs: 200, suspectAfterMs: 5000, discoveryMs: 300 });
-report('joined', { member: group.memberId });
+report('joined', { member: group.memberId, address: peer.id, peers: peer.transport.peers().length, transport: peer.transport.stats });
 report('view', { viewId: group.view!.viewId, members: group.view!.members });
 
 let delivered = 0;

@@ -130,8 +130,17 @@ export function crashSuite(options: CrashTransport): void {
       it(`abcast ${messages} messages each while ${role} is killed with SIGKILL: survivors agree, nothing lost or duplicated`, { timeout: options.timeoutMs }, async () => {
         const run = `victim${victimIndex}`;
         const setup = await options.setUp(run);
+        const spawned: Member[] = [];
         try {
-          await scenario(run, victimIndex, role, setup);
+          await scenario(run, victimIndex, role, setup, spawned);
+        } catch (error) {
+          // What each member last said, to tell a slow run from a stuck one.
+          for (const member of spawned) {
+            const tail = member.events.filter((e) => e['event'] !== 'sent' && e['event'] !== 'progress').slice(-6);
+            const progress = member.events.filter((e) => e['event'] === 'progress').at(-1);
+            console.log(`# ${transport} ${run} member ${member.index} (exit ${member.child.exitCode ?? member.child.signalCode}): ${JSON.stringify(tail)} last progress ${JSON.stringify(progress)}`);
+          }
+          throw error;
         } finally {
           await setup.tearDown();
         }
@@ -139,12 +148,15 @@ export function crashSuite(options: CrashTransport): void {
     }
   });
 
-  async function scenario(run: string, victimIndex: number, role: string, setup: CrashRun): Promise<void> {
+  async function scenario(run: string, victimIndex: number, role: string, setup: CrashRun, spawned: Member[]): Promise<void> {
     const startedMs = performance.now();
     // The founder first, so that the others find a group rather than race to found one.
     const first = spawnMember(run, 0, setup.env(0));
-    await first.next((e) => e['event'] === 'joined', 'joining');
-    const members = [first, spawnMember(run, 1, setup.env(1)), spawnMember(run, 2, setup.env(2))];
+    spawned.push(first);
+    const founder = (await first.next((e) => e['event'] === 'joined', 'joining'))['address'] as string;
+    const joinerEnv = (index: number) => ({ ...setup.env(index), E2E_FOUNDER: founder });
+    const members = [first, spawnMember(run, 1, joinerEnv(1)), spawnMember(run, 2, joinerEnv(2))];
+    spawned.push(members[1]!, members[2]!);
     await Promise.all(members.map((m) => m.next((e) => e['event'] === 'view' && e['members'].length === 3, 'a view of 3')));
     const formedMs = performance.now();
     const victim = members[victimIndex]!;
