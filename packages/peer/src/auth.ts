@@ -9,10 +9,12 @@ import { hkdfSha256 } from './sha256.js';
  * reaches the core. 128-bit tags: a forger's chance is 2^-128 a try.
  *
  * What the key proves is membership of the key's holders, not who among them sent a frame: every
- * member holds the same key, so members trust each other (one could forge another's frames). What
- * it does not stop: replay of a recorded frame (the core's per-view sequence numbers make one a
- * duplicate, which it drops), traffic analysis, and denial of service by whoever carries the bytes.
- * Frames are authenticated, not encrypted: whoever carries them can read them.
+ * member holds the same key, so members trust each other (one could forge another's frames).
+ * A tag does not make a frame fresh: a recorded frame replayed from a view member is a duplicate
+ * the core drops (sequence numbers, view ids); one from outside the view waits at the liveness
+ * gate until its sender proves it is live (freshness.ts). Not stopped: traffic analysis, and denial
+ * of service by whoever carries the bytes. Frames are authenticated, not encrypted: whoever
+ * carries them can read them.
  */
 export type GroupKey = Uint8Array | string;
 
@@ -20,7 +22,7 @@ export type GroupKey = Uint8Array | string;
 export const TAG_BYTES = 16;
 
 const encoder = new TextEncoder();
-/** Domain separation: a group key is derived for frame authentication in envelope format 2 only. */
+/** Domain separation: a group's secret is stretched into a key for these frame tags (envelope versions 2 and 3) alone. */
 const SALT = encoder.encode('synod/v1 group key');
 const INFO_PREFIX = encoder.encode('frame-auth\u0000');
 

@@ -86,7 +86,9 @@ export interface JoinOptions extends TimingOptions {
    * and counted (stats.droppedUnauthenticated), never delivered. Give it the same value at every
    * member; a high-entropy secret (say 32 random bytes), not a password: a captured frame lets an
    * eavesdropper test guesses offline. It authenticates membership, not individual members, and
-   * does not encrypt. Default: none (an open group, which keyed peers cannot join either).
+   * does not encrypt. Senders outside the view prove they are live before the core hears them (a
+   * round trip), so recorded frames replayed later cannot readmit a departed member.
+   * Default: none (an open group, which keyed peers cannot join either).
    */
   readonly key?: GroupKey;
 }
