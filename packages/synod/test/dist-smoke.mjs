@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 const packagesDir = join(dirname(fileURLToPath(import.meta.url)), '../..');
 const timing = { heartbeatMs: 50, suspectAfterMs: 2000, discoveryMs: 100 };
 const report = { imported: [], failed: [], exports: [], memory: [], webrtc: [] };
+const step = (what) => process.stderr.write(`dist-smoke: ${what}\n`);
 
 /** Every file an `exports` or `imports` map points at by its `default` (or only) target. */
 function targetsOf(map, out = new Set()) {
@@ -20,6 +21,7 @@ function targetsOf(map, out = new Set()) {
   return out;
 }
 
+step('importing every built entry point');
 for (const name of readdirSync(packagesDir).sort()) {
   let manifest;
   try {
@@ -41,11 +43,18 @@ for (const name of readdirSync(packagesDir).sort()) {
 const synod = await import('synod');
 report.exports = Object.keys(synod).sort();
 
-async function exchange(makeTransport, into) {
+async function exchange(name, makeTransport, into) {
+  step(`${name}: first peer joins`);
   const first = await synod.createPeer({ transport: makeTransport(), trace: false });
   const firstGroup = await first.join('smoke', timing);
+  step(`${name}: second peer waits for a link to the first`);
   const second = await synod.createPeer({ transport: makeTransport(), trace: false });
+  // Joining with no live contact founds a second group; a first WebRTC link attempt can fail (the
+  // transport mends it), so wait for the link as an app waits for a contact.
+  while (!second.transport.peers().includes(first.id)) await new Promise((resolve) => setTimeout(resolve, 20));
+  step(`${name}: second peer joins`);
   const secondGroup = await second.join('smoke', timing);
+  step(`${name}: abcast`);
   const delivered = new Promise((resolve) => secondGroup.handle('HELLO', (message) => resolve(message.data)));
   await firstGroup.abcast('HELLO', { from: 'dist' });
   into.push(secondGroup.view.members.length, await delivered);
@@ -54,12 +63,12 @@ async function exchange(makeTransport, into) {
 }
 
 const hub = synod.createHub();
-await exchange(() => synod.memory({ hub }), report.memory);
+await exchange('memory', () => synod.memory({ hub }), report.memory);
 
 const { startSignalingServer } = await import('@synod/signaling/server');
 const server = await startSignalingServer({ port: 0, host: '127.0.0.1' });
 try {
-  await exchange(() => synod.webrtc({ signaling: server.url, room: 'dist-smoke' }), report.webrtc);
+  await exchange('webrtc', () => synod.webrtc({ signaling: server.url, room: 'dist-smoke' }), report.webrtc);
 } finally {
   await server.close();
 }
