@@ -1,13 +1,12 @@
 #!/usr/bin/env node
-// The built CLI when the package is built; in the workspace (no build yet), the TypeScript source
-// through tsx, resolving workspace packages by their "source" export condition.
+// In the workspace (the TypeScript source is here), run the source through tsx, resolving
+// workspace packages by their "source" export condition, so a stale or half-built dist/ never
+// runs; an installed package runs its built dist/.
+import { existsSync } from 'node:fs';
 import { register } from 'node:module';
 
 let cli;
-try {
-  cli = await import('../dist/cli.js');
-} catch (error) {
-  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes('dist/cli.js')) throw error;
+if (existsSync(new URL('../src/cli.ts', import.meta.url))) {
   const tsx = await import('tsx/esm/api');
   tsx.register();
   const addSource = `export function resolve(specifier, context, next) {
@@ -15,5 +14,7 @@ try {
   }`;
   register(`data:text/javascript,${encodeURIComponent(addSource)}`);
   cli = await import('../src/cli.ts');
+} else {
+  cli = await import('../dist/cli.js');
 }
 await cli.main(process.argv.slice(2));
