@@ -195,7 +195,6 @@ class WebRtcMesh implements WebRtcTransport {
   private readonly probeTimeoutMs: number;
   private gossipScheduled = false;
   /** While start() waits for links: peers whose attempt failed (it stops waiting for them). */
-  private failedOnce: Set<PeerAddress> | undefined;
   private readonly address: PeerAddress;
   private state: 'created' | 'starting' | 'open' | 'closed' = 'created';
   private rtc: RtcImplementation | undefined;
@@ -291,18 +290,20 @@ class WebRtcMesh implements WebRtcTransport {
     await this.awaitLinks(present.map((peer) => peer.id));
   }
 
-  /** Until every peer named is linked, failed once, or gone from the room, or linkWaitMs passed. */
+  /**
+   * Until every peer named is linked or gone from the room, or linkWaitMs passed. A first link
+   * attempt that fails is not the end: the mesh reconnects within a few hundred milliseconds, and
+   * a joiner that stopped waiting would see no contact and found a second group.
+   */
   private async awaitLinks(expected: PeerAddress[]): Promise<void> {
     const deadline = performance.now() + this.linkWaitMs;
-    const failed = (this.failedOnce = new Set());
     const waiting = () => {
       const inRoom = new Set(this.signaling?.peers().map((peer) => peer.id));
-      return expected.some((peer) => inRoom.has(peer) && !this.links.get(peer)?.opened && !failed.has(peer));
+      return expected.some((peer) => inRoom.has(peer) && !this.links.get(peer)?.opened);
     };
     while (this.state === 'open' && performance.now() < deadline && waiting()) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
-    this.failedOnce = undefined;
   }
 
   send(to: PeerAddress, bytes: Uint8Array): void {
@@ -579,7 +580,6 @@ class WebRtcMesh implements WebRtcTransport {
       });
     } else {
       this.stats.linksFailed++;
-      this.failedOnce?.add(peer);
     }
     if (entry.initiator && !this.links.has(peer)) this.scheduleReconnect(peer);
   }
