@@ -619,7 +619,9 @@ export class Member {
   /** Sends queued messages while the flow-control window has credit. */
   private pump(): void {
     const epoch = this.epoch!;
-    if (this.frozen || this.leaving) return;
+    // A joiner sends nothing before it holds the state: its messages would rest on no state, and
+    // if it never gets the state (its provider fails) it leaves the group with them unconfirmed.
+    if (this.frozen || this.leaving || this.receiver) return;
     const others = this.others();
     while (this.sendQueue.length > 0) {
       if (epoch.unstableOwnBytes > 0 && epoch.unstableOwnBytes >= this.options.flowWindowBytes) return;
