@@ -73,7 +73,7 @@ export interface Output {
 export interface MemberConfig {
   readonly self: MemberId;
   readonly group: string;
-  /** Injected randomness in [0, 1): the core never calls Math.random. */
+  /** Injected randomness in [0, 1): the core draws none of its own. */
   readonly random: () => number;
   /** Largest datagram the transport carries. Default 16 KiB (WebRTC data channels). */
   readonly mtuBytes?: number;
