@@ -16,6 +16,7 @@ import { createPeer, type Group, type Peer } from '@synod/peer';
 import { createHub, memory } from '@synod/transport-memory';
 import { FrameAuthenticator } from '../packages/peer/src/auth.js';
 import { createFrameMac as pureFrameMac } from '../packages/peer/src/frame-mac.browser.js';
+import { report, sentAt, stamp, wallMs } from './lib.js';
 
 const SIZES = { '100b': 100, '1k': 1024, '16k': 16 * 1024 } as const;
 const MEMBERS = Number(process.env.BENCH_MEMBERS ?? 3);
@@ -26,24 +27,9 @@ const WINDOW = 128;
 const KEY = 'a bench secret of some 32 bytes!';
 const timing = { heartbeatMs: 100, suspectAfterMs: 5_000, discoveryMs: 30 };
 
-function report(name: string, unit: string, value: number, baseline: number): void {
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  console.log(`BENCH ${JSON.stringify({ name, unit, value: round(value), baseline: round(baseline), ratio: round(value / baseline) })}`);
-}
-
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   return sorted[Math.floor(sorted.length / 2)]!;
-}
-
-function stamp(size: number): Uint8Array {
-  const payload = new Uint8Array(size);
-  new DataView(payload.buffer).setFloat64(0, performance.now());
-  return payload;
-}
-
-function sentAt(payload: Uint8Array): number {
-  return new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getFloat64(0);
 }
 
 async function formGroup(key: string | undefined): Promise<{ peers: Peer[]; groups: Group[]; lastJoinMs: number }> {
@@ -79,7 +65,7 @@ async function run(key: string | undefined, size: number, primitive: 'abcast' | 
   groups.forEach((group, i) =>
     group.handle<Uint8Array>('B', (message) => {
       delivered[i]!++;
-      if (measuring && i !== 0) latencies.push(performance.now() - sentAt(message.data));
+      if (measuring && i !== 0) latencies.push(wallMs() - sentAt(message.data));
       if (waiter && slowest() >= target) waiter();
     }),
   );

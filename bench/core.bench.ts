@@ -7,6 +7,7 @@
  */
 import { createPeer, type Group, type Peer } from '@synod/peer';
 import { createHub, memory } from '@synod/transport-memory';
+import { percentile, report, sentAt, stamp, wallMs } from './lib.js';
 
 const SIZES = { '100b': 100, '1k': 1024 } as const;
 const ALL_PRIMITIVES = ['fbcast', 'cbcast', 'abcast', 'safe'] as const;
@@ -23,25 +24,6 @@ interface Figures {
   p99: number;
 }
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-function stamp(size: number): Uint8Array {
-  const payload = new Uint8Array(size);
-  new DataView(payload.buffer).setFloat64(0, performance.now());
-  return payload;
-}
-
-function sentAt(payload: Uint8Array): number {
-  return new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getFloat64(0);
-}
-
-function report(name: string, unit: string, value: number, baseline: number): void {
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  console.log(`BENCH ${JSON.stringify({ name, unit, value: round(value), baseline: round(baseline), ratio: round(value / baseline) })}`);
-}
-
 async function raw(n: number, size: number): Promise<Figures> {
   const hub = createHub();
   const transports = Array.from({ length: n }, (_, i) => memory({ hub, id: `raw${i}` }));
@@ -54,7 +36,7 @@ async function raw(n: number, size: number): Promise<Figures> {
   for (const t of transports) {
     t.onMessage((_from, bytes) => {
       received++;
-      if (measuring) latencies.push(performance.now() - sentAt(bytes));
+      if (measuring) latencies.push(wallMs() - sentAt(bytes));
       if (received >= target && waiter) waiter();
     });
   }
@@ -109,7 +91,7 @@ async function grouped(n: number, size: number, primitive: (typeof ALL_PRIMITIVE
   groups.forEach((group, i) =>
     group.handle<Uint8Array>('B', (message) => {
       delivered[i]!++;
-      if (measuring && i !== 0) latencies.push(performance.now() - sentAt(message.data));
+      if (measuring && i !== 0) latencies.push(wallMs() - sentAt(message.data));
       if (waiter && slowest() >= target) waiter();
     }),
   );

@@ -22,6 +22,7 @@ import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { createPeer, type Group, type Peer } from '@synod/peer';
 import { udp } from '@synod/transport-udp';
+import { percentile, report, sentAt, stamp, wallMs } from './lib.js';
 
 const N = 3;
 const SIZES = { '100b': 100, '1k': 1024 } as const;
@@ -56,21 +57,6 @@ type Command =
   | { cmd: 'leave' };
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
-const wallMs = () => performance.timeOrigin + performance.now();
-
-function stamp(size: number): Uint8Array {
-  const payload = new Uint8Array(size);
-  new DataView(payload.buffer).setFloat64(0, wallMs());
-  return payload;
-}
-
-function sentAt(bytes: Uint8Array): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(0);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 // ------------------------------------------------------------------ worker
 
@@ -299,11 +285,6 @@ function startWorker(index: number): Worker {
     },
   };
   return worker;
-}
-
-function report(name: string, unit: string, value: number, baseline: number): void {
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  console.log(`BENCH ${JSON.stringify({ name, unit, value: round(value), baseline: round(baseline), ratio: round(value / baseline) })}`);
 }
 
 async function freePort(): Promise<number> {

@@ -24,6 +24,7 @@ import { build } from 'esbuild';
 import { chromium, type Page } from 'playwright-core';
 import { startSignalingServer } from '@synod/signaling/server';
 import { createSide, type Primitive, type Side } from './browser/side.js';
+import { percentile, report } from './lib.js';
 
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const SIZE = 16 * 1024;
@@ -41,15 +42,6 @@ function pageSide(page: Page): Side {
     (...args: unknown[]): Promise<any> =>
       page.evaluate(({ method, args }) => ((globalThis as any).benchSide[method] as (...a: unknown[]) => unknown)(...args), { method, args });
   return new Proxy({} as Side, { get: (_, method) => call(method as keyof Side) });
-}
-
-function report(name: string, unit: string, value: number, baseline: number): void {
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  console.log(`BENCH ${JSON.stringify({ name, unit, value: round(value), baseline: round(baseline), ratio: round(value / baseline) })}`);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 if (!existsSync(CHROMIUM)) {

@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { createPeer, type Group, type Peer } from '@synod/peer';
 import { startSignalingServer } from '@synod/signaling/server';
 import { webrtc, type WebRtcTransport } from '@synod/transport-webrtc';
+import { percentile, report, sentAt, stamp, wallMs } from './lib.js';
 
 const N = 3;
 const ALL_SIZES = { '16k': 16 * 1024, '1k': 1024 } as const;
@@ -64,22 +65,7 @@ type Command =
   | { cmd: 'latencies' }
   | { cmd: 'leave' };
 
-const wallMs = () => performance.timeOrigin + performance.now();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function stamp(size: number): Uint8Array {
-  const payload = new Uint8Array(size);
-  new DataView(payload.buffer).setFloat64(0, wallMs());
-  return payload;
-}
-
-function sentAt(bytes: Uint8Array): number {
-  return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(0);
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 // ------------------------------------------------------------------ worker
 
@@ -286,11 +272,6 @@ function startWorker(index: number): Worker {
       });
     },
   };
-}
-
-function report(name: string, unit: string, value: number, baseline: number): void {
-  const round = (x: number) => Math.round(x * 1000) / 1000;
-  console.log(`BENCH ${JSON.stringify({ name, unit, value: round(value), baseline: round(baseline), ratio: round(value / baseline) })}`);
 }
 
 async function orchestrate(): Promise<void> {

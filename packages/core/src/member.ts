@@ -860,13 +860,8 @@ export class Member {
       this.stats.droppedMalformed++;
       return;
     }
-    if (this.promised && compareBallots(frame.ballot, this.promised) < 0) {
-      this.sendFrame([from], { kind: 'flushReject', viewId: epoch.view.viewId, promised: this.promised });
-      return;
-    }
-    this.promised = frame.ballot;
+    if (!this.promise(from, frame.ballot)) return;
     if (this.round && compareBallots(this.round.ballot, frame.ballot) < 0) this.round = undefined;
-    this.freeze();
     const accepted = this.accepted;
     this.sendFrame([from], {
       kind: 'flushPromise',
@@ -877,6 +872,20 @@ export class Member {
       accepted: accepted?.ballot,
       completed: accepted?.complete ? { ballot: accepted.ballot, proposal: accepted.proposal } : undefined,
     });
+  }
+
+  /**
+   * Takes part in the flush of `ballot` unless a higher ballot was promised (then the proposer is
+   * told so): from here on this member neither sends nor delivers in the view.
+   */
+  private promise(from: MemberId, ballot: Ballot): boolean {
+    if (this.promised && compareBallots(ballot, this.promised) < 0) {
+      this.sendFrame([from], { kind: 'flushReject', viewId: this.epoch!.view.viewId, promised: this.promised });
+      return false;
+    }
+    this.promised = ballot;
+    this.freeze();
+    return true;
   }
 
   private freeze(): void {
@@ -897,12 +906,7 @@ export class Member {
       this.stats.droppedMalformed++;
       return;
     }
-    if (this.promised && compareBallots(frame.ballot, this.promised) < 0) {
-      this.sendFrame([from], { kind: 'flushReject', viewId: epoch.view.viewId, promised: this.promised });
-      return;
-    }
-    this.promised = frame.ballot;
-    this.freeze();
+    if (!this.promise(from, frame.ballot)) return;
     if (this.accepted && compareBallots(this.accepted.ballot, frame.ballot) === 0) {
       if (this.accepted.complete) this.sendFrame([from], { kind: 'flushOk', viewId: epoch.view.viewId, ballot: frame.ballot });
       return;
