@@ -176,6 +176,8 @@ export interface Group {
   /** The last view the app has seen (the one its upcalls belong to). */
   readonly view: View | undefined;
   readonly stats: GroupStats;
+  /** The peer's clock: tools built on the group take time and timers from it, never from globals. */
+  readonly clock: Clock;
   on<E extends GroupEvent>(event: E, listener: GroupEvents[E]): () => void;
   off<E extends GroupEvent>(event: E, listener: GroupEvents[E]): void;
   /** One handler per kind; returns a function that removes it. */
@@ -282,6 +284,10 @@ export class GroupRuntime implements Group {
   /** Resolves once the first view containing this member is installed and its state loaded. */
   get ready(): Promise<Group> {
     return this.joined.promise;
+  }
+
+  get clock(): Clock {
+    return this.host.clock;
   }
 
   get memberId(): MemberId {

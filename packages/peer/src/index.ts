@@ -1,3 +1,4 @@
+export { type Clock, realClock } from './clock.js';
 export { createPeer, type Peer, type PeerOptions, type PeerStats, type CloseOptions } from './peer.js';
 export type {
   Group,

@@ -12,6 +12,11 @@ export interface PeerOptions {
   readonly id?: PeerAddress;
   /** Randomness in [0, 1) for the protocol. Default: crypto.getRandomValues. */
   readonly random?: () => number;
+  /**
+   * Time and timers for the protocol and for the tools built on groups. Default: the real clock.
+   * A simulator passes a virtual one, so that whole peers run deterministically.
+   */
+  readonly clock?: Clock;
   /** JSONL trace: a file path (Node) or a callback taking one line; false disables. Node default: SYNOD_TRACE. */
   readonly trace?: TraceOption;
 }
@@ -59,7 +64,7 @@ const encoder = new TextEncoder();
 
 /** Starts the transport and returns a peer ready to join groups. */
 export async function createPeer(options: PeerOptions): Promise<Peer> {
-  return createPeerWith(options, { memberFactory: (config) => new Member(config), clock: realClock });
+  return createPeerWith(options, { memberFactory: (config) => new Member(config), clock: options?.clock ?? realClock });
 }
 
 export async function createPeerWith(options: PeerOptions, dependencies: PeerDependencies): Promise<Peer> {

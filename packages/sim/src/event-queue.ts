@@ -54,6 +54,23 @@ export class EventQueue {
     return true;
   }
 
+  /**
+   * Runs the next event if it is due at or before `untilMs` and returns true; otherwise advances
+   * the clock to `untilMs` and returns false. For drivers that must do work between events.
+   */
+  step(untilMs: number): boolean {
+    const head = this.heap[0];
+    if (head === undefined || head.atMs > untilMs) {
+      this.current = Math.max(this.current, untilMs);
+      return false;
+    }
+    this.pop();
+    this.current = head.atMs;
+    this.processed++;
+    head.action();
+    return true;
+  }
+
   private pop(): void {
     const last = this.heap.pop() as Entry;
     if (this.heap.length > 0) {
