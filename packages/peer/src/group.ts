@@ -91,6 +91,12 @@ export interface JoinOptions extends TimingOptions {
    * Default: none (an open group, which keyed peers cannot join either).
    */
   readonly key?: GroupKey;
+  /**
+   * Runs synchronously with the group before the join starts, so that handlers, listeners and
+   * named state parts (tools built on the group) are in place before the first upcall: the first
+   * view, the state transfer, the first delivery. A throw fails the join.
+   */
+  readonly setup?: (group: Group) => void;
 }
 
 export interface ViewChange extends View {
@@ -190,6 +196,13 @@ export interface Group {
   readonly abcast: Cast;
   /** Total order, delivered only once every member holds it (dynamic uniformity). */
   readonly safe: Cast;
+  /**
+   * Adds a named part to the group's state transfer (Isis: one transfer domain per tool). A joiner
+   * receives every part saved at the same point of the delivery sequence; register parts in
+   * JoinOptions.setup so they exist before the transfer. The join option `state` is the part ''.
+   * Returns a function that removes the part.
+   */
+  statePart(name: string, handler: StateHandler): () => void;
   /** Leave the group; resolves once the group has let this member go and earlier upcalls ran. */
   leave(): Promise<void>;
 }
@@ -230,7 +243,8 @@ interface Incarnation {
   ready: boolean;
 }
 
-const NOTHING = new Uint8Array(0);
+const encoder = new TextEncoder();
+const strictDecoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * The runtime of one group at one peer: binds a core Member to the transport (through the peer)
@@ -242,6 +256,7 @@ export class GroupRuntime implements Group {
   private previousMemberId: MemberId | undefined;
   private readonly monitor: Monitor;
   private readonly handlers = new Map<string, Handler<any>>();
+  private readonly stateParts = new Map<string, StateHandler>();
   private readonly listeners = new Map<GroupEvent, Set<(...args: any[]) => void>>();
   private appView: View | undefined;
   private timer: unknown;
@@ -284,6 +299,45 @@ export class GroupRuntime implements Group {
   /** Resolves once the first view containing this member is installed and its state loaded. */
   get ready(): Promise<Group> {
     return this.joined.promise;
+  }
+
+  statePart(name: string, handler: StateHandler): () => void {
+    if (typeof name !== 'string' || name.length === 0 || encoder.encode(name).length > 0xffff) {
+      throw new SynodError('INVALID_ARGUMENT', 'a state part needs a name of 1..65535 UTF-8 bytes');
+    }
+    if (!handler || typeof handler.save !== 'function' || typeof handler.load !== 'function') {
+      throw new SynodError('INVALID_ARGUMENT', 'a state part must have save() and load(bytes)');
+    }
+    if (this.stateParts.has(name)) throw new SynodError('INVALID_ARGUMENT', `state part ${name} is already registered`);
+    this.stateParts.set(name, handler);
+    return () => {
+      if (this.stateParts.get(name) === handler) this.stateParts.delete(name);
+    };
+  }
+
+  /** Every part's snapshot, taken one after the other in the monitor (nothing delivered in between). */
+  private async saveParts(): Promise<Uint8Array> {
+    const parts: [string, Uint8Array][] = [];
+    const all: [string, StateHandler | undefined][] = [['', this.options.state], ...this.stateParts];
+    for (const [name, handler] of all) {
+      if (!handler) continue;
+      const bytes = await handler.save();
+      if (!(bytes instanceof Uint8Array)) {
+        throw new SynodError('INVALID_ARGUMENT', `state${name ? ` part ${name}` : ''}.save() must return a Uint8Array`);
+      }
+      parts.push([name, bytes]);
+    }
+    return encodeStateParts(parts);
+  }
+
+  private async loadParts(bytes: Uint8Array): Promise<void> {
+    const parts = decodeStateParts(bytes);
+    if (!parts) throw new SynodError('INVALID_ARGUMENT', 'the transferred state is malformed');
+    for (const [name, part] of parts) {
+      const handler = name === '' ? this.options.state : this.stateParts.get(name);
+      // A part nobody here registered (a tool this member does not run) is ignored.
+      if (handler) await handler.load(part);
+    }
   }
 
   get clock(): Clock {
@@ -561,10 +615,7 @@ export class GroupRuntime implements Group {
         return;
       case 'saveState':
         this.monitor.enqueue(async () => {
-          const bytes = this.options.state ? await this.options.state.save() : NOTHING;
-          if (!(bytes instanceof Uint8Array)) {
-            throw new SynodError('INVALID_ARGUMENT', 'state.save() must return a Uint8Array');
-          }
+          const bytes = await this.saveParts();
           if (this.current !== incarnation) return;
           this.input(() => incarnation.member.provideState(upcall.xferId, bytes, this.host.clock.now()));
         });
@@ -573,7 +624,7 @@ export class GroupRuntime implements Group {
         this.monitor.enqueue(async () => {
           if (this.current !== incarnation) return;
           try {
-            if (this.options.state) await this.options.state.load(upcall.state);
+            await this.loadParts(upcall.state);
           } catch (error) {
             if (this.status === 'joining') {
               this.joined.reject(error);
@@ -829,4 +880,51 @@ function rethrowLater(error: unknown): void {
     queueMicrotask(() => {
       throw error;
     });
+}
+
+/** The state transfer's bytes: u16 part count, then per part u16 name length, name, u32 length, bytes. */
+export function encodeStateParts(parts: readonly [string, Uint8Array][]): Uint8Array {
+  const names = parts.map(([name]) => encoder.encode(name));
+  let size = 2;
+  parts.forEach(([, bytes], i) => (size += 2 + names[i]!.length + 4 + bytes.length));
+  const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
+  view.setUint16(0, parts.length);
+  let at = 2;
+  parts.forEach(([, bytes], i) => {
+    const name = names[i]!;
+    view.setUint16(at, name.length);
+    out.set(name, at + 2);
+    at += 2 + name.length;
+    view.setUint32(at, bytes.length);
+    out.set(bytes, at + 4);
+    at += 4 + bytes.length;
+  });
+  return out;
+}
+
+/** Undefined when malformed (the provider is a member, but a bug must not become a crash). */
+function decodeStateParts(bytes: Uint8Array): [string, Uint8Array][] | undefined {
+  if (bytes.length === 0) return []; // a founder's provider, or a member with nothing to give
+  if (bytes.length < 2) return undefined;
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const count = view.getUint16(0);
+  const parts: [string, Uint8Array][] = [];
+  let at = 2;
+  try {
+    for (let i = 0; i < count; i++) {
+      if (at + 2 > bytes.length) return undefined;
+      const nameLength = view.getUint16(at);
+      if (at + 2 + nameLength + 4 > bytes.length) return undefined;
+      const name = strictDecoder.decode(bytes.subarray(at + 2, at + 2 + nameLength));
+      at += 2 + nameLength;
+      const length = view.getUint32(at);
+      if (at + 4 + length > bytes.length) return undefined;
+      parts.push([name, bytes.subarray(at + 4, at + 4 + length)]);
+      at += 4 + length;
+    }
+  } catch {
+    return undefined; // bad UTF-8
+  }
+  return at === bytes.length ? parts : undefined;
 }

@@ -156,8 +156,16 @@ class PeerRuntime implements Peer {
       throw new SynodError('INVALID_ARGUMENT', 'state must have save() and load(bytes)');
     }
     if (this.runtimes.has(name)) throw new SynodError('ALREADY_JOINED', `already in group ${name}`);
+    if (options.setup !== undefined && typeof options.setup !== 'function') throw new SynodError('INVALID_ARGUMENT', 'setup must be a function');
     const group = new GroupRuntime(this.host, name, options);
     this.runtimes.set(name, group);
+    try {
+      options.setup?.(group);
+    } catch (error) {
+      this.runtimes.delete(name);
+      group.shutDown(new SynodError('CLOSED', `the setup of group ${name} failed`, { cause: error }));
+      throw error;
+    }
     return group.ready;
   }
 

@@ -7,7 +7,7 @@ import { SynodError } from '@synod/core';
 import { createHub, memory, type Hub } from '@synod/transport-memory';
 import type { Clock } from './clock.js';
 import { encodeFrame, envelopeHeader } from './envelope.js';
-import type { MemberLike } from './group.js';
+import { encodeStateParts, type MemberLike } from './group.js';
 import { encodeBody, encodeMessage } from './payload.js';
 import { createPeerWith, type Peer } from './peer.js';
 
@@ -194,7 +194,7 @@ describe('runtime against a fake core', () => {
     await poke(hub);
     await flush();
     assert.equal(resolved, false, 'a joiner waits for its state');
-    member.upcalls.push({ type: 'loadState', state: Uint8Array.of(5) });
+    member.upcalls.push({ type: 'loadState', state: encodeStateParts([['', Uint8Array.of(5)]]) });
     await poke(hub);
     const group = await joining;
     assert.deepEqual(log, ['load 5']);
@@ -207,7 +207,7 @@ describe('runtime against a fake core', () => {
     clock.advance(1); // the post-join pause
     for (let i = 0; i < 10 && member.provided.length === 0; i++) await flush();
     assert.deepEqual(log, ['load 5', 'save 7']);
-    assert.deepEqual(member.provided, [{ xferId: '3', bytes: Uint8Array.of(7) }]);
+    assert.deepEqual(member.provided, [{ xferId: '3', bytes: encodeStateParts([['', Uint8Array.of(7)]]) }]);
     await peer.close({ leave: false });
   });
 
