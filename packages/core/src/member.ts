@@ -10,6 +10,7 @@ import { Epoch, type Message } from './epoch.js';
 import { SynodError, invariant } from './errors.js';
 import { FailureDetector } from './fd.js';
 import { fragment } from './frag.js';
+import { Founding } from './found.js';
 import { chooseProposal, isQuorum, type FlushPromise } from './gms.js';
 import { compareBallots, dataHeaderBytes, decodeFrame, encodeFrame, type Ballot, type Frame, type Proposal } from './wire.js';
 import { StateProvider, StateReceiver } from './xfer.js';
@@ -119,6 +120,7 @@ export class Member {
   private probeAtMs = 0;
   /** Peers heard looking for the group (not in it), with the discovery round they were heard in. */
   private readonly lookingHeard = new Map<MemberId, number>();
+  private readonly founding: Founding;
 
   // App sends.
   private readonly sendQueue: QueuedSend[] = [];
@@ -147,6 +149,7 @@ export class Member {
     if (options.mtuBytes < 512) throw new SynodError('INVALID_ARGUMENT', 'mtuBytes must be at least 512');
     this.options = options;
     this.fd = new FailureDetector(options.suspectAfterMs);
+    this.founding = new Founding(this.self);
   }
 
   get view(): View | undefined {
@@ -399,6 +402,12 @@ export class Member {
         if (provider && provider.joiners.size === 0) this.providers.delete(frame.viewId);
         return;
       }
+      case 'foundRequest':
+        return this.onFoundRequest(from, frame);
+      case 'foundVote':
+        return this.onFoundVote(from, frame);
+      case 'foundRelease':
+        return this.founding.onRelease(from, frame.attempt);
       default:
         return this.dispatchViewFrame(from, frame, bytes);
     }
@@ -407,7 +416,10 @@ export class Member {
   /** Frames that only members of this member's current view may send. */
   private dispatchViewFrame(
     from: MemberId,
-    frame: Exclude<Frame, { kind: 'discover' | 'discoverReply' | 'joinRequest' | 'view' | 'viewRequest' | 'notMember' | 'xferChunk' | 'xferWait' | 'xferRequest' | 'xferDone' }>,
+    frame: Exclude<
+      Frame,
+      { kind: 'discover' | 'discoverReply' | 'joinRequest' | 'view' | 'viewRequest' | 'notMember' | 'xferChunk' | 'xferWait' | 'xferRequest' | 'xferDone' | 'foundRequest' | 'foundVote' | 'foundRelease' }
+    >,
     bytes: Uint8Array,
   ): void {
     const epoch = this.epoch;
@@ -499,6 +511,7 @@ export class Member {
   // ---------------------------------------------------------------- discovery and joining
 
   private found(): void {
+    this.founding.founded();
     const view: View = { group: this.group, viewId: 1, members: [this.self] };
     const frame: FrameOf<'view'> = { kind: 'view', viewId: 0, oldMembers: [], proposal: { members: [this.self], cut: [], holders: [], participants: [] } };
     this.install(view, encodeFrame(this.group, frame), [this.self], []);
@@ -510,6 +523,48 @@ export class Member {
     this.discoveryReplies = new Map();
     this.phaseDeadlineMs = this.nowMs + this.options.discoveryMs;
     this.sendFrame(this.contacts, { kind: 'discover', coordinator: '' });
+    this.sendReleases();
+  }
+
+  /** The peers whose votes count toward founding: the contacts, less those not in the group at all. */
+  private electorate(): MemberId[] {
+    return this.contacts.filter((contact) => !this.uninterested.has(contact));
+  }
+
+  private withdrawCandidacy(): void {
+    if (!this.founding.standing) return;
+    this.founding.withdraw();
+    this.sendReleases();
+  }
+
+  private sendReleases(): void {
+    for (const [voter, attempt] of this.founding.releasesOwed) this.sendFrame([voter], { kind: 'foundRelease', attempt });
+  }
+
+  private onFoundRequest(from: MemberId, frame: FrameOf<'foundRequest'>): void {
+    if (this.phase !== 'discovering') {
+      // A member tells the candidate about the group, a joiner about the group it joins.
+      if (this.phase === 'member' || this.phase === 'minority' || this.phase === 'joining') this.onDiscover(from, { kind: 'discover', coordinator: '' });
+      return;
+    }
+    this.lookingHeard.set(from, this.discoveryRound);
+    const wasStanding = this.founding.standing;
+    const answer = this.founding.onRequest(from, frame.attempt);
+    if (wasStanding && !this.founding.standing) this.sendReleases();
+    if (answer) this.sendFrame([from], { kind: 'foundVote', attempt: frame.attempt, ...answer });
+  }
+
+  private onFoundVote(from: MemberId, frame: FrameOf<'foundVote'>): void {
+    if (this.phase !== 'discovering') return;
+    if (this.founding.onAnswer(from, frame.attempt, frame)) {
+      this.withdrawCandidacy();
+    } else if (this.founding.hasMajority(this.electorate().length)) {
+      this.found();
+    } else if (!frame.granted && frame.votedFor !== '' && frame.votedFor !== this.self && !this.contacts.includes(frame.votedFor)) {
+      // A rival candidate this peer did not know: it must hear this candidacy to withdraw.
+      this.contacts.push(frame.votedFor);
+      this.sendFrame([frame.votedFor], { kind: 'foundRequest', attempt: this.founding.attempt });
+    }
   }
 
   private onDiscover(from: MemberId, frame: FrameOf<'discover'>): void {
@@ -562,6 +617,7 @@ export class Member {
     const inGroup = [...this.discoveryReplies.values()].filter((reply) => reply.inGroup);
     if (inGroup.length > 0) {
       inGroup.sort((a, b) => b.viewId - a.viewId);
+      this.withdrawCandidacy();
       this.phase = 'joining';
       this.joinTarget = inGroup[0]!.coordinator;
       this.sendFrame([this.joinTarget], { kind: 'joinRequest' });
@@ -570,18 +626,25 @@ export class Member {
       this.sendFrame(this.contacts, { kind: 'discover', coordinator: this.joinTarget });
       return;
     }
-    // Nobody is in a group. The smallest id among the peers looking founds it, after listening
-    // for FOUNDING_ROUNDS rounds: on a lossy or slow network a peer heard in any of them counts,
-    // since two groups founded under one name never merge.
-    // A majority of the contacts must be among them: contacts that stay silent are more likely a
-    // group behind a partition than a group that is gone, and founding beside it is a split brain.
+    // Nobody is in a group. The smallest id among the peers looking stands as founder, after
+    // listening for FOUNDING_ROUNDS rounds (on a lossy or slow network a peer heard in any of them
+    // counts), and founds once a majority of its contacts consent (found.ts): peers that merely
+    // missed each other's frames must not found two groups of one name, which never merge.
     const recent = [...this.lookingHeard].filter(([, round]) => round > this.discoveryRound - FOUNDING_ROUNDS);
     const smallest = recent.every(([peer]) => this.self < peer);
-    // Counted, not matched by id: a shell may address a contact by a guess of its member id.
-    const quorate = recent.length * 2 >= this.contacts.length - this.uninterested.size;
     const hinted = this.groupHintRound > this.discoveryRound - FOUNDING_ROUNDS;
-    if (this.phase === 'discovering' && this.discoveryRound >= FOUNDING_ROUNDS && smallest && quorate && !hinted) this.found();
-    else this.startDiscovery();
+    if (hinted) this.withdrawCandidacy();
+    const eligible = this.phase === 'discovering' && this.discoveryRound >= FOUNDING_ROUNDS && smallest && !hinted && this.founding.mayStand;
+    if (eligible || this.founding.standing) {
+      const attempt = this.founding.stand();
+      const electorate = this.electorate();
+      if (this.founding.hasMajority(electorate.length)) {
+        this.found();
+        return;
+      }
+      this.sendFrame(this.founding.ungranted(electorate), { kind: 'foundRequest', attempt });
+    }
+    this.startDiscovery();
   }
 
   private onJoinRequest(from: MemberId): void {
@@ -940,6 +1003,7 @@ export class Member {
       // cannot enter there with a consistent state, so it waits to be dropped and joins afresh.
       if (!inNewView || frame.oldMembers.length === 0 || frame.oldMembers.includes(this.self)) return;
       if (!frame.oldMembers.includes(from) && proposal.members[0] !== from) return;
+      this.withdrawCandidacy();
       const view: View = { group: this.group, viewId: newViewId, members: proposal.members };
       const joined = proposal.members.filter((member) => !frame.oldMembers.includes(member));
       this.install(view, bytes, joined, frame.oldMembers.filter((member) => !proposal.members.includes(member)));

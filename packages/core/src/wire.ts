@@ -88,13 +88,19 @@ export type Frame =
   | { readonly kind: 'xferRequest'; readonly viewId: number; readonly chunks: readonly number[] }
   | { readonly kind: 'xferChunk'; readonly viewId: number; readonly index: number; readonly stateBytes: number; readonly data: Uint8Array }
   | { readonly kind: 'xferWait'; readonly viewId: number }
-  | { readonly kind: 'xferDone'; readonly viewId: number };
+  | { readonly kind: 'xferDone'; readonly viewId: number }
+  /** A would-be founder asks a looking peer for its consent (found.ts). */
+  | { readonly kind: 'foundRequest'; readonly attempt: number }
+  /** `votedFor`: the candidate the answering peer supports ('' for none). */
+  | { readonly kind: 'foundVote'; readonly attempt: number; readonly granted: boolean; readonly votedFor: string }
+  /** The candidate withdrew `attempt`: its voters are free again. */
+  | { readonly kind: 'foundRelease'; readonly attempt: number };
 
 export type FrameKind = Frame['kind'];
 const KINDS: readonly FrameKind[] = [
   'data', 'nak', 'digest', 'discover', 'discoverReply', 'joinRequest', 'leaveRequest', 'flushStart',
   'flushPromise', 'flushReject', 'flushAccept', 'flushOk', 'view', 'viewAck', 'viewRequest',
-  'notMember', 'xferRequest', 'xferChunk', 'xferWait', 'xferDone',
+  'notMember', 'xferRequest', 'xferChunk', 'xferWait', 'xferDone', 'foundRequest', 'foundVote', 'foundRelease',
 ];
 const KIND_CODES = new Map(KINDS.map((kind, code) => [kind, code]));
 
@@ -218,6 +224,13 @@ export function encodeFrame(group: string, frame: Frame): Uint8Array {
     case 'xferChunk':
       writer.varint(frame.viewId).varint(frame.index).varint(frame.stateBytes).raw(frame.data);
       break;
+    case 'foundRequest':
+    case 'foundRelease':
+      writer.varint(frame.attempt);
+      break;
+    case 'foundVote':
+      writer.varint(frame.attempt).u8(frame.granted ? 1 : 0).string(frame.votedFor);
+      break;
   }
   return writer.finish();
 }
@@ -313,6 +326,11 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
       return { kind, viewId: reader.varint(), chunks: reader.varints(4096) };
     case 'xferChunk':
       return { kind, viewId: reader.varint(), index: reader.varint(), stateBytes: reader.varint(), data: reader.rest() };
+    case 'foundRequest':
+    case 'foundRelease':
+      return { kind, attempt: reader.varint() };
+    case 'foundVote':
+      return { kind, attempt: reader.varint(), granted: reader.u8() === 1, votedFor: reader.string(MAX_ID_BYTES) };
   }
 }
 
