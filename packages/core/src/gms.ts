@@ -14,10 +14,21 @@ import { compareBallots, type Ballot, type Frame, type Proposal } from './wire.j
 
 export type FlushPromise = Extract<Frame, { kind: 'flushPromise' }>;
 
-/** A quorum: a strict majority of the view, or exactly half when it includes the oldest member. */
-export function isQuorum(alive: readonly MemberId[], members: readonly MemberId[]): boolean {
+/**
+ * A quorum: a strict majority of the view; or exactly half of it holding a strict majority of the
+ * members `carried` over from the previous view; or exactly half holding exactly half of those
+ * and the oldest member. Any two quorums of a view intersect. Ties go to the carried-over members
+ * before the oldest because a joiner may never install the view that names it: a coordinator that
+ * crashes after its round completed leaves a proposal that its successor must adopt as it is (the
+ * view may have been installed), joiners and crashed members included. With the joiner gone too,
+ * the members that carried on must still be able to move on.
+ */
+export function isQuorum(alive: readonly MemberId[], members: readonly MemberId[], carried: readonly MemberId[] = members): boolean {
   const twice = alive.length * 2;
-  return twice > members.length || (twice === members.length && alive.includes(members[0]!));
+  if (twice !== members.length) return twice > members.length;
+  const carriedTwice = carried.filter((member) => alive.includes(member)).length * 2;
+  if (carriedTwice !== carried.length) return carriedTwice > carried.length;
+  return alive.includes(members[0]!);
 }
 
 export function chooseProposal(

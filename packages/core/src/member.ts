@@ -91,6 +91,8 @@ export class Member {
    */
   private previous: { readonly epoch: Epoch; readonly waiting: Set<MemberId> } | undefined;
   private viewFrame: Uint8Array | undefined;
+  /** Members of the current view that were in the previous one: they break quorum ties. */
+  private carried: readonly MemberId[] = [];
   private readonly fd: FailureDetector;
   private heartbeatAtMs = 0;
   private housekeepingAtMs = 0;
@@ -501,7 +503,7 @@ export class Member {
     if (this.phase === 'minority' && this.fd.forgive(from)) {
       const view = this.epoch!.view;
       const alive = view.members.filter((member) => !this.fd.suspects.has(member));
-      if (isQuorum(alive, view.members)) {
+      if (isQuorum(alive, view.members, this.carried)) {
         this.phase = 'member';
         this.emit({ type: 'majority', view });
       }
@@ -828,7 +830,7 @@ export class Member {
 
   private onSuspicion(): void {
     const view = this.epoch!.view;
-    if (!isQuorum(this.aliveMembers(), view.members)) {
+    if (!isQuorum(this.aliveMembers(), view.members, this.carried)) {
       if (this.phase === 'member') {
         this.phase = 'minority';
         this.round = undefined;
@@ -847,7 +849,7 @@ export class Member {
     const suspectsInView = members.some((member) => this.fd.suspects.has(member));
     if (!suspectsInView && this.pendingJoins.size === 0 && this.pendingLeaves.size === 0) return;
     const alive = this.aliveMembers();
-    if (!isQuorum(alive, members)) return;
+    if (!isQuorum(alive, members, this.carried)) return;
     const ballot: Ballot = { attempt: this.maxAttemptSeen + 1, coordinator: epoch.selfIndex };
     this.maxAttemptSeen = ballot.attempt;
     this.round = {
@@ -1087,6 +1089,7 @@ export class Member {
     this.previous = previous && waiting.length > 0 ? { epoch: previous, waiting: new Set(waiting) } : undefined;
     this.epoch = new Epoch(this.group, view, selfIndex, maxAheadUnits);
     this.viewFrame = viewFrame;
+    this.carried = view.members.filter((member) => !joined.includes(member));
     this.phase = 'member';
     this.promised = undefined;
     this.accepted = undefined;
