@@ -162,6 +162,18 @@ export class Member {
     return this.phase;
   }
 
+  /**
+   * The next view this member accepted in a flush, if any. Once accepted it may be installed at
+   * any moment, as it is, even after its coordinator crashed (a coordinator that takes over adopts
+   * it), so whoever injects faults must treat it as the latest view (the simulator does).
+   */
+  get acceptedView(): { readonly viewId: number; readonly members: readonly MemberId[] } | undefined {
+    const proposal = this.pendingView?.frame.proposal ?? this.accepted?.proposal;
+    const epoch = this.epoch;
+    if (!proposal || !epoch || (this.phase !== 'member' && this.phase !== 'minority')) return undefined;
+    return { viewId: epoch.view.viewId + 1, members: proposal.members };
+  }
+
   // ---------------------------------------------------------------- inputs
 
   join(contacts: readonly MemberId[], nowMs: number): void {

@@ -3,6 +3,8 @@ import type { MemberConfig, MemberId, MemberStats, Order, Output, View } from '@
 /** The part of core's Member the simulator drives; a test may substitute a fake. */
 export interface MemberLike {
   readonly view: View | undefined;
+  /** The next view it accepted in a flush, which may be installed at any moment (optional). */
+  readonly acceptedView?: { readonly viewId: number; readonly members: readonly MemberId[] } | undefined;
   readonly stats: MemberStats;
   join(contacts: readonly MemberId[], nowMs: number): void;
   /** Replaces the peers a joiner asks (optional: the runner refreshes them when it can). */

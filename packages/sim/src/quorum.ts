@@ -6,6 +6,20 @@ import type { MemberId, View } from '@synod/core';
 import type { Cluster, Incarnation, SimNode } from './cluster.js';
 import { viewIdOfMessage } from './history.js';
 
+/**
+ * Views a flush has settled on but no member has installed yet: accepted by some live member, so
+ * they can be installed at any moment, as they are (a coordinator that takes over adopts them).
+ */
+export function acceptedViews(cluster: Cluster): { viewId: number; members: readonly MemberId[] }[] {
+  const views = new Map<string, { viewId: number; members: readonly MemberId[] }>();
+  for (const inc of cluster.allIncarnations()) {
+    const accepted = inc.alive ? inc.member.acceptedView : undefined;
+    if (accepted === undefined || accepted.viewId <= cluster.maxViewId) continue;
+    views.set(`${accepted.viewId}:${accepted.members.join()}`, { viewId: accepted.viewId, members: accepted.members });
+  }
+  return [...views.values()];
+}
+
 /** The latest view any member installed, and the one before it when known. */
 export function latestViews(cluster: Cluster): { viewId: number; members: readonly MemberId[] }[] {
   const result: { viewId: number; members: readonly MemberId[] }[] = [];
@@ -18,8 +32,8 @@ export function latestViews(cluster: Cluster): { viewId: number; members: readon
 
 /**
  * Would the latest view (and the previous one, while some live member has not installed the
- * latest yet) still have a connected majority of working members if `without` stopped and the
- * network were split as `blockOf` says? The fault schedule only injects faults that keep this
+ * latest yet, and any view accepted in a flush but not installed yet) still have a connected
+ * majority of working members if `without` stopped and the network were split as `blockOf` says? The fault schedule only injects faults that keep this
  * true, so the group can always make progress: losing the primary partition forever is a
  * legitimate outcome, not a bug the simulator is looking for.
  */
@@ -35,6 +49,10 @@ export function keepsMajority(
     return inc === undefined || !inc.alive || inc.app.view?.viewId === latest.viewId;
   });
   const views = settled || previous === undefined ? [latest] : [latest, previous];
+  // A view accepted in a flush binds the group as much as an installed one: with no majority of
+  // it left, no protocol could go on (the members that may have installed it block, and the
+  // others must not move on without them).
+  views.push(...acceptedViews(cluster));
   for (const view of views) {
     if (view === undefined) continue;
     const counts = new Map<number, number>();

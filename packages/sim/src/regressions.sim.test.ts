@@ -46,6 +46,7 @@ const REGRESSIONS: readonly Regression[] = [
   { seed: 818, members: 5, note: 'stale accepted proposal (as seed 593)' },
   { seed: 101042, members: 5, note: 'stale accepted proposal (as seed 593), found by the soak' },
   { seed: 109666, members: 5, note: 'split brain at formation: under 20% loss two founders missed each other for three rounds (founding needs a majority of votes)' },
+  { seed: 100788, members: 5, note: 'crash of n3 while its proposal [n3,n4] was accepted but not installed: adopted, n4 alone blocked (accepted views bind the fault schedule)' },
   { seed: 100603, members: 5, note: 'adopted view named its crashed coordinator and a joiner that crashed before installing it: half alive, not the oldest (ties go to members carried over)' },
 ];
 
