@@ -129,6 +129,11 @@ export interface SendOptions {
   readonly replies?: RepliesWanted;
   /** With replies: reject with SynodError TIMEOUT after this long. */
   readonly timeoutMs?: number;
+  /**
+   * With replies: resolve as soon as this returns true for the replies gathered so far (called after
+   * each reply), or once `replies` are in or no more can come, whichever is first. A throw rejects.
+   */
+  readonly until?: (replies: readonly Reply[]) => boolean;
 }
 
 export interface Sent {
@@ -822,6 +827,10 @@ export class GroupRuntime implements Group {
     }
     const wanted = options?.replies;
     if (wanted !== undefined) validateRepliesWanted(wanted);
+    const until = options?.until;
+    if (until !== undefined && (wanted === undefined || typeof until !== 'function')) {
+      throw new SynodError('INVALID_ARGUMENT', 'until must be a function, and applies to requests with replies');
+    }
     const timeoutMs = options?.timeoutMs;
     if (timeoutMs !== undefined) {
       if (wanted === undefined) throw new SynodError('INVALID_ARGUMENT', 'timeoutMs applies to requests with replies');
@@ -837,7 +846,7 @@ export class GroupRuntime implements Group {
     const sent = new Promise<Sent>((resolve, reject) => incarnation.pendingSends.set(localId, { resolve, reject }));
     if (requestNo === undefined || wanted === undefined) return sent;
 
-    const replies = new Promise<Reply[]>((resolve, reject) => incarnation.gatherer.open(requestNo, wanted, resolve, reject));
+    const replies = new Promise<Reply[]>((resolve, reject) => incarnation.gatherer.open(requestNo, wanted, resolve, reject, until));
     sent.catch((error: unknown) => incarnation.gatherer.fail(requestNo, error));
     if (timeoutMs === undefined) return replies;
     const timer = this.host.clock.setTimer(

@@ -12,6 +12,28 @@ function request(wanted: RepliesWanted) {
 }
 
 describe('reply gathering', () => {
+  it('an until predicate resolves early, seeing the replies one at a time; a throw rejects', () => {
+    const gatherer = new ReplyGatherer();
+    const seen: number[] = [];
+    let result: Reply[] | undefined;
+    const until = (replies: readonly Reply[]) => (seen.push(replies.length), replies.some((reply) => reply.data === 'b'));
+    gatherer.open(1, 'all', (replies) => (result = replies), () => undefined, until);
+    gatherer.reply(1, { sender: 'a', data: 'a', bytes: new Uint8Array() }); // early: judged at delivery
+    gatherer.delivered(1, ['a', 'b', 'c']);
+    assert.equal(result, undefined);
+    gatherer.reply(1, { sender: 'b', data: 'b', bytes: new Uint8Array() });
+    assert.deepEqual(result!.map((reply) => reply.sender), ['a', 'b']);
+    assert.deepEqual(seen, [1, 2]);
+    let error: unknown;
+    gatherer.open(2, 'all', () => undefined, (e) => (error = e), () => {
+      throw new Error('bad filter');
+    });
+    gatherer.delivered(2, ['a', 'b']);
+    gatherer.reply(2, { sender: 'a', data: 1, bytes: new Uint8Array() });
+    assert.equal((error as Error).message, 'bad filter');
+    assert.equal(gatherer.size, 0);
+  });
+
   it("'all' waits for every member of the delivery view", () => {
     const r = request('all');
     r.gatherer.delivered(1, ['a', 'b', 'c']);

@@ -22,6 +22,8 @@ interface PendingRequest {
   readonly early: Map<MemberId, Reply | null>;
   readonly resolve: (replies: Reply[]) => void;
   readonly reject: (error: unknown) => void;
+  /** Resolves early once it holds for the replies gathered so far. */
+  readonly until: ((replies: readonly Reply[]) => boolean) | undefined;
 }
 
 export function validateRepliesWanted(wanted: unknown): asserts wanted is RepliesWanted {
@@ -49,8 +51,15 @@ export class ReplyGatherer {
     return this.pending.size;
   }
 
-  open(requestNo: number, wanted: RepliesWanted, resolve: (replies: Reply[]) => void, reject: (error: unknown) => void): void {
+  open(
+    requestNo: number,
+    wanted: RepliesWanted,
+    resolve: (replies: Reply[]) => void,
+    reject: (error: unknown) => void,
+    until?: (replies: readonly Reply[]) => boolean,
+  ): void {
     this.pending.set(requestNo, {
+      until,
       wanted,
       outstanding: undefined,
       target: 0,
@@ -126,7 +135,16 @@ export class ReplyGatherer {
 
   private check(requestNo: number, request: PendingRequest): void {
     if (!request.outstanding) return;
-    if (request.replies.length >= request.target || request.outstanding.size === 0) {
+    let enough = request.replies.length >= request.target || request.outstanding.size === 0;
+    if (!enough && request.until && request.replies.length > 0) {
+      try {
+        enough = request.until(request.replies.slice()) === true;
+      } catch (error) {
+        this.fail(requestNo, error);
+        return;
+      }
+    }
+    if (enough) {
       this.pending.delete(requestNo);
       request.resolve(request.replies.slice(0, request.target));
     }
