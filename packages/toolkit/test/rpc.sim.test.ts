@@ -83,7 +83,7 @@ async function run(seed: number): Promise<{ history: RpcHistory; faults: string[
       const delayPrng = world.prng.derive(`delay-${index}`);
       tool.handle('work', async (_args, message) => {
         message.leaveMonitor();
-        await new Promise((resolve) => group.clock.setTimer(resolve, delayPrng.int(0, 40)));
+        await new Promise((resolve) => group.clock.setTimer(() => resolve(undefined), delayPrng.int(0, 40)));
         return index;
       });
     }
