@@ -11,6 +11,7 @@ export type SynodErrorCode =
   | 'CLOSED'
   | 'MINORITY'
   | 'EXCLUDED'
+  | 'VIEW_CHANGED'
   | 'TRANSPORT';
 
 export class SynodError extends Error {
