@@ -1,9 +1,10 @@
 /**
  * Primary-backup (passive replication), built on the public Group API as Isis built it on process
  * groups. The primary is the oldest member of the current view (members[0]: every member agrees,
- * since views are delivered in the same sequence as messages). It alone runs requests; after each
- * one it multicasts, with `safe` (total order + dynamic uniformity), an update holding the
- * service's new state and the response. A client acknowledges a request when it delivers the
+ * since views are delivered in the same sequence as messages). It alone runs requests; it
+ * multicasts, with `safe` (total order + dynamic uniformity), an update holding the service's new
+ * state and the responses (one update in flight at a time; requests run meanwhile share the next
+ * one). A client acknowledges a request when it delivers the
  * update carrying its response: by then every member of the view holds that update, and if any
  * member delivered it every survivor does, so a backup that takes over after the primary's crash
  * (or after a partition) holds the effect of every acknowledged request.
@@ -129,6 +130,7 @@ class PrimaryBackupTool<Request extends JsonData, Response extends JsonData> imp
   private readonly clients = new Map<string, ClientRecord>();
   // The primary's own: requests run, their update not yet delivered.
   private unconfirmed: Entry[] = [];
+  private updateInFlight = false;
   private nextSeq = 0;
   // The client's own.
   private nextRequestNo = 1;
@@ -159,6 +161,7 @@ class PrimaryBackupTool<Request extends JsonData, Response extends JsonData> imp
       group.on('view', (view) => this.onView(view.members[0])),
       group.on('excluded', () => {
         this.unconfirmed = [];
+        this.updateInFlight = false;
         this.currentPrimary = undefined;
       }),
     );
@@ -227,6 +230,7 @@ class PrimaryBackupTool<Request extends JsonData, Response extends JsonData> imp
     if (primary !== this.currentPrimary && primary === this.group.memberId) {
       // Taking over: the state is the agreed one (every update of the old view was delivered).
       this.unconfirmed = [];
+      this.updateInFlight = false;
       this.nextSeq = this.applied;
     }
     this.currentPrimary = primary;
@@ -281,13 +285,23 @@ class PrimaryBackupTool<Request extends JsonData, Response extends JsonData> imp
     this.stats.executed++;
     const entry: Entry = { seq: ++this.nextSeq, client, requestNo, floor: body['f'], ...outcome };
     this.unconfirmed.push(entry);
-    // Cumulative: every request run since the last delivered update, so that any delivered update
-    // carries the response of every request whose effect its state holds.
+    if (!this.updateInFlight) this.sendUpdate();
+  }
+
+  /**
+   * One update in flight at a time: requests run meanwhile go together in the next one, when the
+   * previous is delivered back. Cumulative: every request run since the last delivered update, so
+   * that any delivered update carries the response of every request whose effect its state holds.
+   */
+  private sendUpdate(): void {
+    const last = this.unconfirmed.at(-1);
+    if (!last) return;
+    this.updateInFlight = true;
     const header = {
-      s: entry.seq,
+      s: last.seq,
       e: this.unconfirmed.map((e) => ({ c: e.client, n: e.requestNo, f: e.floor, r: e.response, x: e.error })),
     };
-    this.group.safe(this.updateKind, pack(header, [this.service.save()])).catch(() => undefined);
+    this.group.safe(this.updateKind, pack(header, [this.service.save()])).catch(() => (this.updateInFlight = false));
   }
 
   // ---------------------------------------------------------------- every member
@@ -313,8 +327,13 @@ class PrimaryBackupTool<Request extends JsonData, Response extends JsonData> imp
     }
     this.applied = update.seq;
     this.agreedState = update.state;
-    if (message.sender === this.group.memberId) this.unconfirmed = this.unconfirmed.filter((entry) => entry.seq > update.seq);
-    else this.service.load(update.state);
+    if (message.sender === this.group.memberId) {
+      this.unconfirmed = this.unconfirmed.filter((entry) => entry.seq > update.seq);
+      this.updateInFlight = false;
+      this.sendUpdate();
+    } else {
+      this.service.load(update.state);
+    }
     this.answerPending();
   }
 
@@ -348,6 +367,7 @@ class PrimaryBackupTool<Request extends JsonData, Response extends JsonData> imp
     this.clients.clear();
     for (const [client, record] of state.clients) this.clients.set(client, record);
     this.unconfirmed = [];
+    this.updateInFlight = false;
     this.service.load(state.agreedState);
     this.answerPending();
   }
