@@ -1,5 +1,6 @@
 // What every platform gets: the Group API, the typed error, the memory transport, the signaling
-// client. index.ts (Node) and index.browser.ts (the "browser" condition) add their transports.
+// client, storage (IndexedDB in browsers, files in Node: @synod/storage picks by condition itself).
+// index.ts (Node) and index.browser.ts (the "browser" condition) add their transports.
 export {
   createPeer,
   type CloseOptions,
@@ -37,3 +38,4 @@ export {
   type SignalingEvent,
   type SignalingEvents,
 } from '@synod/signaling';
+export { memoryStorage, openStorage, type OpenStorageOptions, type Storage } from '@synod/storage';
