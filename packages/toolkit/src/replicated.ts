@@ -117,15 +117,20 @@ export type ReplicaType = keyof typeof TYPE_CODES;
 /** A batch grows to this many bytes before it is sent without waiting for the end of the turn. */
 const MAX_BATCH_BYTES = 256 * 1024;
 
-interface Waiter {
-  resolve(result: unknown): void;
+/** One promise per batch (not per update): a turn of a thousand sets makes one. */
+interface Settle {
+  resolve(results: unknown[]): void;
   reject(error: unknown): void;
 }
 
 interface OpenBatch {
   readonly writer: Writer;
   readonly safe: boolean;
-  readonly waiters: Waiter[];
+  count: number;
+  readonly settle: Settle;
+  readonly done: Promise<unknown[]>;
+  /** `done` without the results, made once for all the void updates of the batch. */
+  applied: Promise<void> | undefined;
 }
 
 type Listener<C> = (change: C) => void;
@@ -150,13 +155,14 @@ abstract class Replica<C extends { readonly type: string }> implements Checkpoin
   private open: OpenBatch | undefined;
   private flushQueued = false;
   private nextBatchNo = 1;
-  private readonly inFlight = new Map<number, Waiter[]>();
+  private readonly inFlight = new Map<number, Settle>();
   private readonly listeners = new Set<Listener<C>>();
   private gate: Promise<void> | undefined;
   private transferred = false;
   private readonly storage: ReplicaStorage | undefined;
   private readonly storageKey: string;
   private persisting = false;
+  private listenerError: unknown;
   private persistAgain = false;
 
   constructor(
@@ -192,7 +198,7 @@ abstract class Replica<C extends { readonly type: string }> implements Checkpoin
     group.on('excluded', ({ memberId }) => {
       // Updates in flight from the old member id are never delivered back to this member.
       const error = new SynodError('EXCLUDED', `replica ${name}: ${memberId} was excluded before its updates were applied here`);
-      for (const waiters of this.inFlight.values()) for (const waiter of waiters) waiter.reject(error);
+      for (const settle of this.inFlight.values()) settle.reject(error);
       this.inFlight.clear();
     });
     if (this.storage) {
@@ -267,22 +273,34 @@ abstract class Replica<C extends { readonly type: string }> implements Checkpoin
 
   // ------------------------------------------------------------------ updates
 
+  /** Queues an update; resolves with its result once applied here. */
   protected enqueue(op: Op, options: UpdateOptions | undefined): Promise<unknown> {
+    const { batch, index } = this.queue(op, options);
+    return batch.done.then((results) => results[index]);
+  }
+
+  /** Queues an update without a result: every such update of a batch shares one promise. */
+  protected enqueueVoid(op: Op, options: UpdateOptions | undefined): Promise<void> {
+    const { batch } = this.queue(op, options);
+    return (batch.applied ??= batch.done.then(() => undefined));
+  }
+
+  private queue(op: Op, options: UpdateOptions | undefined): { batch: OpenBatch; index: number } {
     if (options !== undefined && (options === null || typeof options !== 'object')) {
       throw new SynodError('INVALID_ARGUMENT', 'update options must be an object');
     }
     const safe = options?.safe === true;
     if (this.open && this.open.safe !== safe) this.flush(); // keep the caller's order across kinds
-    const batch = (this.open ??= { writer: startBatch(this.typeCode), safe, waiters: [] });
+    const batch = (this.open ??= openBatch(this.typeCode, safe));
     const before = batch.writer.length;
     try {
       writeOp(batch.writer, op);
     } catch (error) {
       batch.writer.truncate(before);
-      if (batch.waiters.length === 0) this.open = undefined;
+      if (batch.count === 0) this.open = undefined;
       throw error;
     }
-    const promise = new Promise<unknown>((resolve, reject) => batch.waiters.push({ resolve, reject }));
+    const index = batch.count++;
     if (batch.writer.length >= MAX_BATCH_BYTES) this.flush();
     else if (!this.flushQueued) {
       this.flushQueued = true;
@@ -291,24 +309,23 @@ abstract class Replica<C extends { readonly type: string }> implements Checkpoin
         this.flush();
       });
     }
-    return promise;
+    return { batch, index };
   }
 
   private flush(): void {
     const batch = this.open;
     this.open = undefined;
-    if (!batch || batch.waiters.length === 0) return;
+    if (!batch || batch.count === 0) return;
     const batchNo = this.nextBatchNo++;
     const bytes = batch.writer.finish();
     new DataView(bytes.buffer).setUint32(2, batchNo); // patch the batch number in (see startBatch)
-    new DataView(bytes.buffer).setUint32(6, batch.waiters.length);
-    this.inFlight.set(batchNo, batch.waiters);
+    new DataView(bytes.buffer).setUint32(6, batch.count);
+    this.inFlight.set(batchNo, batch.settle);
     this.stats.batchesSent++;
     const cast = batch.safe ? this.group.safe : this.group.abcast;
     cast(this.kind, bytes).catch((error: unknown) => {
-      const waiters = this.inFlight.get(batchNo);
+      this.inFlight.get(batchNo)?.reject(error);
       this.inFlight.delete(batchNo);
-      for (const waiter of waiters ?? []) waiter.reject(error);
     });
   }
 
@@ -322,29 +339,34 @@ abstract class Replica<C extends { readonly type: string }> implements Checkpoin
       this.stats.droppedWrongType++;
       return;
     }
+    const own = message.sender === this.group.memberId ? this.inFlight.get(batch.batchNo) : undefined;
     const results: unknown[] = [];
-    let listenerError: unknown;
-    batch.ops.forEach((op, index) => {
-      const updateId = `${message.id}/${index}`;
+    const listened = this.listeners.size > 0;
+    // The digest chains batch by batch: it is read between deliveries, never inside one.
+    this.digestNo = chainDigest(this.digestNo, message.id);
+    for (let index = 0; index < batch.ops.length; index++) {
       this.versionNo++;
-      this.digestNo = chainDigest(this.digestNo, updateId);
-      const info: UpdateInfo = { version: this.versionNo, updateId, sender: message.sender };
-      const { result, change } = this.apply(op, info);
-      results.push(result);
-      if (change) listenerError ??= this.emit(change);
-    });
+      const info: UpdateInfo | undefined = listened ? { version: this.versionNo, updateId: `${message.id}/${index}`, sender: message.sender } : undefined;
+      const result = this.apply(batch.ops[index]!, info);
+      if (own) results.push(result);
+    }
+    const listenerError = this.listenerError;
+    this.listenerError = undefined;
     this.stats.applied += batch.ops.length;
     this.stats.batchesApplied++;
-    if (message.sender === this.group.memberId) {
-      const waiters = this.inFlight.get(batch.batchNo);
+    if (own) {
       this.inFlight.delete(batch.batchNo);
-      waiters?.forEach((waiter, index) => waiter.resolve(results[index]));
+      own.resolve(results);
     }
     this.persist();
     if (listenerError !== undefined) throw listenerError;
   }
 
-  /** Calls every listener; returns the first error thrown, after all have run. */
+  /** Calls every listener; the first error thrown waits in listenerError until the batch is applied. */
+  protected changed(change: C): void {
+    this.listenerError ??= this.emit(change);
+  }
+
   private emit(change: C): unknown {
     let first: unknown;
     for (const listener of [...this.listeners]) {
@@ -384,8 +406,11 @@ abstract class Replica<C extends { readonly type: string }> implements Checkpoin
     );
   }
 
-  /** Applies one delivered update; an op of another type is a no-op (the batch decoded per type). */
-  protected abstract apply(op: Op, info: UpdateInfo): { result: unknown; change: C | undefined };
+  /**
+   * Applies one delivered update and returns its result; with `info` (someone listens) reports the
+   * change through changed(). An op of another type is a no-op.
+   */
+  protected abstract apply(op: Op, info: UpdateInfo | undefined): unknown;
   protected abstract writeContent(writer: Writer): void;
   /** Decodes the content; returns the function that installs it, or undefined when malformed. */
   protected abstract readContent(reader: Reader): (() => void) | undefined;
@@ -417,33 +442,36 @@ export class ReplicatedMap extends Replica<MapChange> {
   set(key: string, value: ReplicaValue, options?: UpdateOptions): Promise<void> {
     checkKey(key);
     if (value === undefined) throw new SynodError('INVALID_ARGUMENT', 'replicated map: a value cannot be undefined (use delete)');
-    return this.enqueue({ type: 'set', key, value }, options) as Promise<void>;
+    return this.enqueueVoid({ type: 'set', key, value }, options);
   }
   delete(key: string, options?: UpdateOptions): Promise<void> {
     checkKey(key);
-    return this.enqueue({ type: 'delete', key }, options) as Promise<void>;
+    return this.enqueueVoid({ type: 'delete', key }, options);
   }
   clear(options?: UpdateOptions): Promise<void> {
-    return this.enqueue({ type: 'clear' }, options) as Promise<void>;
+    return this.enqueueVoid({ type: 'clear' }, options);
   }
 
-  protected apply(op: Op, info: UpdateInfo): { result: unknown; change: MapChange | undefined } {
+  protected apply(op: Op, info: UpdateInfo | undefined): unknown {
     switch (op.type) {
       case 'set': {
-        const previous = this.entriesByKey.get(op.key);
+        const previous = info && this.entriesByKey.get(op.key);
         this.entriesByKey.set(op.key, op.value);
-        return { result: undefined, change: { ...info, type: 'set', key: op.key, value: op.value, previous } };
+        if (info) this.changed({ version: info.version, updateId: info.updateId, sender: info.sender, type: 'set', key: op.key, value: op.value, previous });
+        return undefined;
       }
       case 'delete': {
-        const previous = this.entriesByKey.get(op.key);
+        const previous = info && this.entriesByKey.get(op.key);
         this.entriesByKey.delete(op.key);
-        return { result: undefined, change: { ...info, type: 'delete', key: op.key, previous } };
+        if (info) this.changed({ version: info.version, updateId: info.updateId, sender: info.sender, type: 'delete', key: op.key, previous });
+        return undefined;
       }
       case 'clear':
         this.entriesByKey.clear();
-        return { result: undefined, change: { ...info, type: 'clear' } };
+        if (info) this.changed({ version: info.version, updateId: info.updateId, sender: info.sender, type: 'clear' });
+        return undefined;
       default:
-        return { result: undefined, change: undefined };
+        return undefined;
     }
   }
 
@@ -492,10 +520,11 @@ export class ReplicatedCounter extends Replica<CounterChange> {
     return this.enqueue({ type: 'add', delta }, options) as Promise<number>;
   }
 
-  protected apply(op: Op, info: UpdateInfo): { result: unknown; change: CounterChange | undefined } {
-    if (op.type !== 'add') return { result: this.total, change: undefined };
+  protected apply(op: Op, info: UpdateInfo | undefined): unknown {
+    if (op.type !== 'add') return this.total;
     this.total += op.delta;
-    return { result: this.total, change: { ...info, type: 'add', delta: op.delta, value: this.total } };
+    if (info) this.changed({ version: info.version, updateId: info.updateId, sender: info.sender, type: 'add', delta: op.delta, value: this.total });
+    return this.total;
   }
 
   protected writeContent(writer: Writer): void {
@@ -532,10 +561,11 @@ export class ReplicatedLog extends Replica<LogChange> {
     return this.enqueue({ type: 'append', value }, options) as Promise<number>;
   }
 
-  protected apply(op: Op, info: UpdateInfo): { result: unknown; change: LogChange | undefined } {
-    if (op.type !== 'append') return { result: undefined, change: undefined };
+  protected apply(op: Op, info: UpdateInfo | undefined): unknown {
+    if (op.type !== 'append') return undefined;
     const index = this.items.push(op.value) - 1;
-    return { result: index, change: { ...info, type: 'append', index, value: op.value } };
+    if (info) this.changed({ version: info.version, updateId: info.updateId, sender: info.sender, type: 'append', index, value: op.value });
+    return index;
   }
 
   protected writeContent(writer: Writer): void {
@@ -578,6 +608,13 @@ export function replicated(group: Group, name: string, type: ReplicaType, option
 
 function checkKey(key: unknown): asserts key is string {
   if (typeof key !== 'string') throw new SynodError('INVALID_ARGUMENT', `replicated map: a key must be a string, not ${typeof key}`);
+}
+
+function openBatch(typeCode: number, safe: boolean): OpenBatch {
+  let settle!: Settle;
+  const done = new Promise<unknown[]>((resolve, reject) => (settle = { resolve, reject }));
+  done.catch(() => undefined); // the promises handed to callers carry the rejection
+  return { writer: startBatch(typeCode), safe, count: 0, settle, done, applied: undefined };
 }
 
 /** Header: format u8, type u8, batch number u32, op count u32 (the last two patched in by flush). */
