@@ -221,7 +221,7 @@ class PrimaryBackupTool<Request extends JsonData, Response extends JsonData> imp
   private send(requestNo: number, pending: Pending): void {
     if (this.currentPrimary === undefined) return; // sent at the first view
     pending.sentTo = `${this.currentPrimary}|${this.group.memberId}`;
-    const floor = Math.min(requestNo, ...this.pending.keys());
+    const floor = this.pending.keys().next().value ?? requestNo; // numbers rise: the first pending is the lowest
     // A failed send (excluded, left) is retried at the next view, if any.
     this.group.fbcast(this.requestKind, { c: this.clientId, n: requestNo, f: floor, d: pending.request }).catch(() => undefined);
   }

@@ -72,7 +72,7 @@ const seedsFrom = (variable: string, count: number, first: number): number[] =>
 
 describe('distributed snapshot in the simulator', () => {
   it('cuts are consistent and conserve money under loss, duplication and reordering', { timeout: 120_000 }, async () => {
-    const seeds = seedsFrom('SNAP_SEED', Number(process.env['SNAP_SEEDS'] ?? 40), 2000);
+    const seeds = seedsFrom('SNAP_SEED', Number(process.env['SNAP_SEEDS'] ?? 40), Number(process.env['SNAP_FIRST_SEED'] ?? 2000));
     let cuts = 0;
     let inFlight = 0;
     for (const seed of seeds) {
@@ -108,7 +108,7 @@ describe('distributed snapshot in the simulator', () => {
   });
 
   it('a snapshot interrupted by a crash completes among the survivors, or fails with VIEW_CHANGED', { timeout: 120_000 }, async () => {
-    const seeds = seedsFrom('SNAP_CRASH_SEED', Number(process.env['SNAP_CRASH_SEEDS'] ?? 20), 3000);
+    const seeds = seedsFrom('SNAP_CRASH_SEED', Number(process.env['SNAP_CRASH_SEEDS'] ?? 20), Number(process.env['SNAP_FIRST_SEED'] ?? 3000));
     const outcomes = { completed: 0, restarted: 0, viewChanged: 0 };
     for (const seed of seeds) {
       const world = new World({ seed, lossRate: 0.02 });
