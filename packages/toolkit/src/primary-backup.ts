@@ -27,9 +27,9 @@ import type { Data, Group, Message } from '@synod/peer';
 import { isCount, isRecord, pack, unpack, validateInstanceName } from './packing.js';
 
 /** Requests and responses travel as JSON values (strings, numbers, objects…), not Uint8Arrays. */
-export type JsonData = Exclude<Data, Uint8Array>;
+export type PrimaryBackupData = Exclude<Data, Uint8Array>;
 
-export interface PrimaryBackupService<Request extends JsonData = JsonData, Response extends JsonData = JsonData> {
+export interface PrimaryBackupService<Request extends PrimaryBackupData = PrimaryBackupData, Response extends PrimaryBackupData = PrimaryBackupData> {
   /**
    * Runs one request at the primary, one at a time, in arrival order; may be nondeterministic. A
    * throw answers the client with an error (what apply changed before it threw is kept).
@@ -51,7 +51,7 @@ export interface PrimaryBackupOptions {
   readonly clientId?: string;
 }
 
-export interface RequestOptions {
+export interface PrimaryBackupRequestOptions {
   /** Reject with SynodError TIMEOUT after this long (the request may still run later). */
   readonly timeoutMs?: number;
 }
@@ -67,9 +67,9 @@ export interface PrimaryBackupStats {
   droppedMalformed: number;
 }
 
-export interface PrimaryBackup<Request extends JsonData = JsonData, Response extends JsonData = JsonData> {
+export interface PrimaryBackup<Request extends PrimaryBackupData = PrimaryBackupData, Response extends PrimaryBackupData = PrimaryBackupData> {
   /** Runs `request` at the primary; resolves once every member of the view holds its effect. */
-  request(request: Request, options?: RequestOptions): Promise<Response>;
+  request(request: Request, options?: PrimaryBackupRequestOptions): Promise<Response>;
   /** The current primary, as agreed by the view. */
   readonly primary: MemberId | undefined;
   readonly isPrimary: boolean;
@@ -89,7 +89,7 @@ interface ClientRecord {
 
 /** A response, or the message of the error apply threw. */
 interface Outcome {
-  readonly response?: JsonData;
+  readonly response?: PrimaryBackupData;
   readonly error?: string;
 }
 
@@ -102,7 +102,7 @@ interface Entry extends Outcome {
 }
 
 interface Pending {
-  readonly request: JsonData;
+  readonly request: PrimaryBackupData;
   readonly resolve: (response: any) => void;
   readonly reject: (error: unknown) => void;
   /** `primary|self` when last sent: resent when either changes. */
@@ -110,7 +110,7 @@ interface Pending {
   timer: unknown;
 }
 
-export function primaryBackup<Request extends JsonData = JsonData, Response extends JsonData = JsonData>(
+export function primaryBackup<Request extends PrimaryBackupData = PrimaryBackupData, Response extends PrimaryBackupData = PrimaryBackupData>(
   group: Group,
   service: PrimaryBackupService<Request, Response>,
   options: PrimaryBackupOptions = {},
@@ -118,7 +118,7 @@ export function primaryBackup<Request extends JsonData = JsonData, Response exte
   return new PrimaryBackupTool<Request, Response>(group, service, options);
 }
 
-class PrimaryBackupTool<Request extends JsonData, Response extends JsonData> implements PrimaryBackup<Request, Response> {
+class PrimaryBackupTool<Request extends PrimaryBackupData, Response extends PrimaryBackupData> implements PrimaryBackup<Request, Response> {
   readonly stats: PrimaryBackupStats = { executed: 0, duplicates: 0, staleUpdates: 0, droppedMalformed: 0 };
   readonly clientId: string;
   private readonly requestKind: string;
@@ -180,7 +180,7 @@ class PrimaryBackupTool<Request extends JsonData, Response extends JsonData> imp
     return this.applied;
   }
 
-  request(request: Request, options: RequestOptions = {}): Promise<Response> {
+  request(request: Request, options: PrimaryBackupRequestOptions = {}): Promise<Response> {
     if (this.closed) return Promise.reject(new SynodError('CLOSED', 'primaryBackup: closed'));
     if (request instanceof Uint8Array || ArrayBuffer.isView(request)) {
       return Promise.reject(new SynodError('INVALID_ARGUMENT', 'primaryBackup: requests are JSON values, not binary'));
@@ -382,7 +382,7 @@ interface Update {
 function parseOutcome(value: Record<string, unknown>): Outcome | undefined {
   const error = value['x'];
   if (error !== undefined && typeof error !== 'string') return undefined;
-  return error === undefined ? { response: value['r'] as JsonData } : { error };
+  return error === undefined ? { response: value['r'] as PrimaryBackupData } : { error };
 }
 
 function parseUpdate(data: unknown): Update | undefined {

@@ -32,7 +32,7 @@ export interface SnapshotOptions {
   save(): Uint8Array;
 }
 
-export interface RecordedMessage {
+export interface SnapshotMessage {
   readonly sender: MemberId;
   readonly kind: string;
   /** The group-wide message id. */
@@ -41,22 +41,22 @@ export interface RecordedMessage {
 }
 
 /** Messages sent on `from`'s stream before its state was recorded, delivered at `to` after `to`'s. */
-export interface ChannelState {
+export interface SnapshotChannel {
   readonly from: MemberId;
   readonly to: MemberId;
-  readonly messages: readonly RecordedMessage[];
+  readonly messages: readonly SnapshotMessage[];
 }
 
-export interface Cut {
+export interface SnapshotCut {
   readonly id: string;
   readonly viewId: number;
   readonly members: readonly MemberId[];
   readonly states: ReadonlyMap<MemberId, Uint8Array>;
   /** Every non-empty channel (members × members, self-channels included). */
-  readonly channels: readonly ChannelState[];
+  readonly channels: readonly SnapshotChannel[];
 }
 
-export interface TakeOptions {
+export interface SnapshotTakeOptions {
   /** Reject with SynodError TIMEOUT after this long. */
   readonly timeoutMs?: number;
   /** Starts in all, counting restarts after view changes. Default 3. */
@@ -74,7 +74,7 @@ export interface DistributedSnapshot {
   /** Like group.handle: a handler for a kind whose messages belong to the snapshot's channels. */
   handle<T = unknown>(kind: string, handler: Handler<T>): () => void;
   /** Takes a snapshot; resolves with the cut once every member of the view has reported. */
-  take(options?: TakeOptions): Promise<Cut>;
+  take(options?: SnapshotTakeOptions): Promise<SnapshotCut>;
   readonly stats: SnapshotStats;
   close(): void;
 }
@@ -84,11 +84,11 @@ interface Recording {
   readonly state: Uint8Array;
   /** Senders whose marker has not arrived: their channel is still being recorded. */
   readonly open: Set<MemberId>;
-  readonly channels: Map<MemberId, RecordedMessage[]>;
+  readonly channels: Map<MemberId, SnapshotMessage[]>;
 }
 
 interface Taking {
-  readonly resolve: (cut: Cut) => void;
+  readonly resolve: (cut: SnapshotCut) => void;
   readonly reject: (error: unknown) => void;
   attemptsLeft: number;
   timer: unknown;
@@ -96,7 +96,7 @@ interface Taking {
   id: string;
   viewId: number;
   members: readonly MemberId[];
-  readonly reports: Map<MemberId, { state: Uint8Array; channels: Map<MemberId, RecordedMessage[]> }>;
+  readonly reports: Map<MemberId, { state: Uint8Array; channels: Map<MemberId, SnapshotMessage[]> }>;
 }
 
 export function distributedSnapshot(group: Group, options: SnapshotOptions): DistributedSnapshot {
@@ -147,7 +147,7 @@ class SnapshotTool implements DistributedSnapshot {
     return remove;
   }
 
-  take(options: TakeOptions = {}): Promise<Cut> {
+  take(options: SnapshotTakeOptions = {}): Promise<SnapshotCut> {
     if (this.closed) return Promise.reject(new SynodError('CLOSED', 'distributedSnapshot: closed'));
     const view = this.group.view;
     if (!view) return Promise.reject(new SynodError('NOT_JOINED', 'distributedSnapshot: no view yet'));
@@ -159,7 +159,7 @@ class SnapshotTool implements DistributedSnapshot {
     if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
       return Promise.reject(new SynodError('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${String(timeoutMs)}`));
     }
-    return new Promise<Cut>((resolve, reject) => {
+    return new Promise<SnapshotCut>((resolve, reject) => {
       const taking: Taking = { resolve, reject, attemptsLeft: attempts, timer: undefined, id: '', viewId: 0, members: [], reports: new Map() };
       if (timeoutMs !== undefined) {
         taking.timer = this.group.clock.setTimer(() => {
@@ -263,7 +263,7 @@ class SnapshotTool implements DistributedSnapshot {
     taking.reports.set(message.sender, parsed);
     if (taking.reports.size < taking.members.length) return;
     const states = new Map<MemberId, Uint8Array>();
-    const channels: ChannelState[] = [];
+    const channels: SnapshotChannel[] = [];
     for (const to of taking.members) {
       const report = taking.reports.get(to)!;
       states.set(to, report.state);
@@ -275,7 +275,7 @@ class SnapshotTool implements DistributedSnapshot {
     this.finish(taking, undefined, { id: taking.id, viewId: taking.viewId, members: taking.members, states, channels });
   }
 
-  private finish(taking: Taking, error: unknown, cut?: Cut): void {
+  private finish(taking: Taking, error: unknown, cut?: SnapshotCut): void {
     this.taking.delete(taking.id);
     if (taking.timer !== undefined) this.group.clock.clearTimer(taking.timer);
     if (cut) taking.resolve(cut);
@@ -290,15 +290,15 @@ class SnapshotTool implements DistributedSnapshot {
 function parseReport(
   header: Record<string, unknown>,
   blobs: readonly Uint8Array[],
-): { state: Uint8Array; channels: Map<MemberId, RecordedMessage[]> } | undefined {
+): { state: Uint8Array; channels: Map<MemberId, SnapshotMessage[]> } | undefined {
   const state = blobs[0];
   const rawChannels = header['c'];
   if (!state || !Array.isArray(rawChannels)) return undefined;
-  const channels = new Map<MemberId, RecordedMessage[]>();
+  const channels = new Map<MemberId, SnapshotMessage[]>();
   for (const raw of rawChannels) {
     if (!isRecord(raw) || typeof raw['s'] !== 'string' || !Array.isArray(raw['m']) || channels.has(raw['s'])) return undefined;
     const from = raw['s'];
-    const messages: RecordedMessage[] = [];
+    const messages: SnapshotMessage[] = [];
     for (const m of raw['m']) {
       if (!isRecord(m) || typeof m['k'] !== 'string' || typeof m['i'] !== 'string') return undefined;
       let data: Data = m['d'] as Data;

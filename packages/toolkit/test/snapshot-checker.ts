@@ -11,7 +11,7 @@
  * - with no crash, the balances plus the payments in flight to their payee sum to the money
  *   created (conservation).
  */
-import type { Cut } from '../src/snapshot.js';
+import type { SnapshotCut } from '../src/snapshot.js';
 
 export type Payment = {
   /** `<sender's member id>-<number>` */
@@ -33,7 +33,7 @@ export const decodeBank = (bytes: Uint8Array): BankState => JSON.parse(decoder.d
 export const senderOf = (paymentId: string): string => paymentId.slice(0, paymentId.lastIndexOf('-'));
 
 /** Returns the violations found (empty when the cut is consistent). */
-export function checkCut(cut: Pick<Cut, 'members' | 'states' | 'channels'>, options: { total?: number } = {}): string[] {
+export function checkCut(cut: Pick<SnapshotCut, 'members' | 'states' | 'channels'>, options: { total?: number } = {}): string[] {
   const violations: string[] = [];
   const states = new Map([...cut.states].map(([member, bytes]) => [member, decodeBank(bytes)]));
   const sentIds = new Map([...states].map(([member, state]) => [member, new Set(state.sent.map((p) => p.id))]));
