@@ -11,7 +11,7 @@ import { SynodError } from '@synod/core';
 import type { Group, JoinOptions, Peer } from '@synod/peer';
 import type { Prng } from '@synod/sim';
 import { World } from '@synod/sim/world';
-import { distributedSnapshot, type Cut, type DistributedSnapshot } from '../src/snapshot.js';
+import { distributedSnapshot, type SnapshotCut, type DistributedSnapshot } from '../src/snapshot.js';
 import { checkCut, type Payment } from './snapshot-checker.js';
 
 const timing = { heartbeatMs: 20, suspectAfterMs: 400, retransmitMs: 10, discoveryMs: 100, flushTimeoutMs: 300 } satisfies JoinOptions;
@@ -83,12 +83,12 @@ describe('distributed snapshot in the simulator', () => {
       const banks = await bank(world, size);
       const firstView = banks[0]!.group.view!.viewId;
       for (const member of banks) member.payNowAndThen(prng.derive(member.peer.id));
-      const taken: Promise<Cut>[] = [];
+      const taken: Promise<SnapshotCut>[] = [];
       for (let i = 0; i < 4; i++) {
         await world.run(prng.int(0, 60)); // 0: two snapshots at once
         taken.push(prng.pick(banks).snapshot.take({ timeoutMs: 5_000 }));
       }
-      let results: Cut[];
+      let results: SnapshotCut[];
       try {
         results = await world.settle(Promise.all(taken), 'the snapshots');
       } catch (error) {
