@@ -16,26 +16,14 @@ import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { CHROMIUM, bundlePage, launchChromium } from './chromium.js';
 import { startSignalingServer, type SignalingServer } from '@synod/signaling/server';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const MEMBER_SCRIPT = fileURLToPath(new URL('./webrtc/member.ts', import.meta.url));
 const PAGE_SCRIPT = fileURLToPath(new URL('./browser/page.ts', import.meta.url));
 const ROOM = 'mixed-e2e';
 const PER_MEMBER = 25;
-
-const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--allow-loopback-in-peer-connection',
-];
 
 interface NodeMember {
   readonly child: ChildProcess;
@@ -158,18 +146,7 @@ describe('a mixed group of Chromium pages and Node processes over WebRTC', { ski
 
   before(async () => {
     server = await startSignalingServer({ port: 0, host: '127.0.0.1' });
-    const bundle = await build({
-      entryPoints: [PAGE_SCRIPT],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      conditions: ['source'],
-      target: 'es2022',
-      minify: true,
-      write: false,
-      logLevel: 'error',
-    });
-    const script = bundle.outputFiles[0]!.contents;
+    const script = await bundlePage(PAGE_SCRIPT);
     console.log(`# page bundle (peer + core + transport-webrtc + signaling client): ${script.length} bytes, ${gzipSync(script).length} gzipped`);
     http = createServer((request, response) => {
       if (request.url === '/page.js') {
@@ -181,7 +158,7 @@ describe('a mixed group of Chromium pages and Node processes over WebRTC', { ski
     await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
     const address = http.address();
     pageUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    browser = await launchChromium();
     context = await browser.newContext();
     await context.grantPermissions(['camera', 'microphone'], { origin: pageUrl.slice(0, -1) });
   });

@@ -11,14 +11,11 @@ import { existsSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
+import { CHROMIUM, bundlePage, launchChromium } from './chromium.js';
 import { storageCompliance } from '@synod/storage/compliance';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const PAGE_SCRIPT = fileURLToPath(new URL('./storage/page.ts', import.meta.url));
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
-
 interface StorageTest {
   runCase(name: string): Promise<string | null>;
   readAll(name: string, prefix?: string): Promise<Record<string, string>>;
@@ -49,18 +46,7 @@ describe('@synod/storage in Chromium (IndexedDB)', { skip: !existsSync(CHROMIUM)
   let pageUrl = '';
 
   before(async () => {
-    const bundle = await build({
-      entryPoints: [PAGE_SCRIPT],
-      bundle: true,
-      format: 'esm',
-      platform: 'browser',
-      conditions: ['source'],
-      target: 'es2022',
-      write: false,
-      logLevel: 'error',
-    });
-    const script = bundle.outputFiles[0]!.contents;
-    assert.doesNotMatch(Buffer.from(script).toString(), /["']node:/, 'the page bundle imports no Node module');
+    const script = await bundlePage(PAGE_SCRIPT);
     http = createServer((request, response) => {
       if (request.url === '/page.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
       else response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>loading</title><script type="module" src="/page.js"></script>');
@@ -68,7 +54,7 @@ describe('@synod/storage in Chromium (IndexedDB)', { skip: !existsSync(CHROMIUM)
     await new Promise<void>((resolve) => http!.listen(0, '127.0.0.1', resolve));
     const address = http.address();
     pageUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/`;
-    browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+    browser = await launchChromium();
     const context = await browser.newContext();
     page = await context.newPage();
     page.on('pageerror', (error) => console.error('page:', error));

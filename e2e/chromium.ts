@@ -1,0 +1,43 @@
+/**
+ * Debian's headless Chromium for the browser suites (installed by scripts/setup.sh); Playwright
+ * never downloads one. It gathers ICE candidates on loopback only with
+ * --allow-loopback-in-peer-connection, and shows real host addresses (not mDNS names) only to a
+ * page granted camera and microphone.
+ */
+import { build } from 'esbuild';
+import { chromium, type Browser } from 'playwright-core';
+
+export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--allow-loopback-in-peer-connection',
+];
+
+export function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+}
+
+/** A page script bundled for the browser from the workspace's sources; asserts it imports no Node module. */
+export async function bundlePage(entry: string): Promise<Uint8Array> {
+  const bundle = await build({
+    entryPoints: [entry],
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    conditions: ['source'],
+    target: 'es2022',
+    minify: true,
+    write: false,
+    logLevel: 'error',
+  });
+  const script = bundle.outputFiles[0]!.contents;
+  if (/["']node:/.test(Buffer.from(script).toString())) throw new Error(`the page bundle of ${entry} imports a Node module`);
+  return script;
+}
