@@ -14,8 +14,8 @@ export const timing = {
   flushTimeoutMs: 500,
 } satisfies JoinOptions;
 
-/** Short leases for the simulator: virtual time is free, but a run should not last long. */
-export const lease = { leaseMs: 300, renewMs: 100 };
+/** Leases longer than suspectAfterMs, so that a cut-off holder still believes when the majority excludes it: the successor's wait is what keeps them apart. */
+export const lease = { leaseMs: 800, renewMs: 150 };
 
 export type Mode = 'read' | 'write';
 
