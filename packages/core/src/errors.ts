@@ -12,6 +12,8 @@ export type SynodErrorCode =
   | 'MINORITY'
   | 'EXCLUDED'
   | 'VIEW_CHANGED'
+  /** A shared-memory page was read or written without a lock on it (or after the lock was released or lost). */
+  | 'NOT_LOCKED'
   | 'TRANSPORT';
 
 export class SynodError extends Error {
