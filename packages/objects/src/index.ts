@@ -6,3 +6,5 @@
 export { map } from './region.js';
 export type { ApplyEvent, Consistency, LockMode, LockOptions, MapOptions, PageRange, Region, RegionStats, RegionStorage, Section } from './region.js';
 export { PageView } from './page-view.js';
+export { Layout, layout, schema, sharedObject } from './layout.js';
+export type { FieldArray, FieldType, Fields, Scalar, Schema, SharedObject } from './layout.js';
