@@ -17,11 +17,10 @@
  * run it in a loopback-only network namespace (bench/run.mjs does). Not a test: figures vary by
  * machine, and on a 2-core machine 3 busy processes share 2 cores.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
-import { createPeer, type Group, type Peer } from '@synod/peer';
 import { udp } from '@synod/transport-udp';
+import { GroupWorker, serveCommands, startWorker, type GroupCommand, type Worker } from './group-worker.js';
 import { percentile, report, sentAt, stamp, wallMs } from './lib.js';
 
 const N = 3;
@@ -40,7 +39,6 @@ const ACK_EVERY = 32;
 const DEADLINE_MS = Number(process.env['BENCH_DEADLINE_MS'] ?? 300_000);
 const timing = { heartbeatMs: 200, suspectAfterMs: 10_000, discoveryMs: 200 };
 
-type Primitive = (typeof PRIMITIVES)[number];
 type Command =
   | { cmd: 'raw-open' }
   | { cmd: 'raw-blast'; ports: number[]; count: number; size: number; bundled: boolean }
@@ -50,11 +48,7 @@ type Command =
   | { cmd: 'raw-close' }
   | { cmd: 'measure' }
   | { cmd: 'join'; peers: string[] }
-  | { cmd: 'full-view' }
-  | { cmd: 'cast'; primitive: Primitive; count: number; size: number; total: number }
-  | { cmd: 'cast-one'; primitive: Primitive; size: number }
-  | { cmd: 'latencies' }
-  | { cmd: 'leave' };
+  | GroupCommand;
 
 /** Wall-clock milliseconds with sub-millisecond resolution, comparable across processes. */
 
@@ -69,12 +63,8 @@ async function worker(): Promise<void> {
   const acked = new Map<number, number>();
   const receivedFrom = new Map<number, number>();
   let ackWaiter: (() => void) | undefined;
-  let peer: Peer | undefined;
-  let group: Group | undefined;
-  let delivered = 0;
-  let deliveryTarget = Infinity;
-  let onTarget: (() => void) | undefined;
   const reply = (message: Record<string, unknown>): void => void process.send!(message);
+  const members = new GroupWorker(reply, N, WINDOW);
 
   async function handle(command: Command): Promise<void> {
     switch (command.cmd) {
@@ -160,7 +150,7 @@ async function worker(): Promise<void> {
         return reply({ rtts });
       }
       case 'measure':
-        measuring = true;
+        measuring = members.measuring = true;
         latencies = [];
         return reply({});
       case 'raw-one': {
@@ -174,118 +164,17 @@ async function worker(): Promise<void> {
         return reply({ latencies: latencies.splice(0) });
       case 'join': {
         const port = Number(command.peers[Number(process.env['BENCH_INDEX'])]!.split(':').at(-1));
-        peer = await createPeer({ transport: udp({ port, peers: command.peers }), trace: false });
-        group = await peer.join('bench', timing);
-        group.handle<Uint8Array>('B', (message) => {
-          delivered++;
-          if (measuring && message.sender !== group!.memberId) {
-            latencies.push(wallMs() - sentAt(message.data));
-            reply({ event: 'delivered-one' });
-          }
-          if (delivered >= deliveryTarget) onTarget?.();
-        });
-        return reply({ member: group.memberId });
+        return reply({ member: await members.join(udp({ port, peers: command.peers }), timing) });
       }
-      case 'full-view':
-        while (group!.view!.members.length < N) await new Promise((resolve) => setTimeout(resolve, 10));
-        return reply({});
-      case 'cast': {
-        delivered = 0;
-        measuring = false;
-        const done = new Promise<void>((resolve) => {
-          deliveryTarget = command.total;
-          onTarget = resolve;
-        });
-        const startMs = wallMs();
-        let inFlight = 0;
-        let wake: (() => void) | undefined;
-        const settle = () => {
-          inFlight--;
-          wake?.();
-        };
-        for (let i = 0; i < command.count; i++) {
-          inFlight++;
-          group![command.primitive]('B', stamp(command.size)).then(settle, settle);
-          while (inFlight >= WINDOW) await new Promise<void>((resolve) => (wake = resolve));
-        }
-        await done;
-        deliveryTarget = Infinity;
-        const endMs = wallMs();
-        const { framesSent, framesReceived, droppedBackpressure } = peer!.transport.stats as unknown as Record<string, number>;
-        const { retransmitsSent, naksSent } = group!.stats;
-        return reply({ startMs, endMs, stats: { framesSent, framesReceived, droppedBackpressure, retransmitsSent, naksSent } });
-      }
-      case 'cast-one':
-        await group![command.primitive]('B', stamp(command.size));
-        return reply({});
-      case 'latencies':
-        measuring = false;
-        return reply({ latencies: latencies.splice(0) });
-      case 'leave':
-        await peer?.close();
-        peer = undefined;
-        group = undefined;
-        return reply({});
+      default:
+        if (!(await members.handle(command))) throw new Error(`unknown command ${JSON.stringify(command)}`);
     }
   }
 
-  // One command at a time, in order.
-  let queue = Promise.resolve();
-  process.on('message', (command: Command) => {
-    queue = queue.then(() => handle(command)).catch((error) => {
-      console.error(error);
-      process.exit(1);
-    });
-  });
-  process.on('disconnect', () => process.exit(0));
+  serveCommands(handle);
 }
 
 // ------------------------------------------------------------------ orchestrator
-
-interface Worker {
-  readonly child: ChildProcess;
-  readonly events: string[];
-  request(command: Command): Promise<any>;
-}
-
-function startWorker(index: number): Worker {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', fileURLToPath(import.meta.url), '--worker'], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, BENCH_INDEX: String(index) },
-  });
-  const pending: ((message: any) => void)[] = [];
-  const events: string[] = [];
-  const eventWaiters = new Set<() => void>();
-  child.on('message', (message: any) => {
-    if (message.event) {
-      events.push(message.event);
-      for (const waiter of [...eventWaiters]) waiter();
-    } else pending.shift()?.(message);
-  });
-  const worker: Worker & { waitEvents(count: number): Promise<void> } = {
-    child,
-    events,
-    request(command) {
-      return new Promise((resolve) => {
-        pending.push(resolve);
-        child.send(command);
-      });
-    },
-    waitEvents(count) {
-      if (events.length >= count) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const check = () => {
-          if (events.length >= count) {
-            eventWaiters.delete(check);
-            resolve();
-          }
-        };
-        eventWaiters.add(check);
-      });
-    },
-  };
-  return worker;
-}
 
 async function freePort(): Promise<number> {
   const socket = dgram.createSocket('udp4');
@@ -296,7 +185,7 @@ async function freePort(): Promise<number> {
 }
 
 async function orchestrate(): Promise<void> {
-  const workers = Array.from({ length: N }, (_, i) => startWorker(i)) as (Worker & { waitEvents(count: number): Promise<void> })[];
+  const workers: Worker<Command>[] = Array.from({ length: N }, (_, i) => startWorker<Command>(fileURLToPath(import.meta.url), i));
   const killAll = () => workers.forEach((w) => w.child.exitCode === null && w.child.kill('SIGKILL'));
   process.once('exit', killAll);
   const deadline = setTimeout(() => {
@@ -367,7 +256,6 @@ async function orchestrate(): Promise<void> {
         const peers = peerPorts.map((port) => `udp:127.0.0.1:${port}`);
         await workers[0]!.request({ cmd: 'join', peers });
         await Promise.all(workers.slice(1).map((w) => w.request({ cmd: 'join', peers })));
-        await all(() => ({ cmd: 'full-view' }));
         progress('throughput');
         const share = Math.floor(MESSAGES / N);
         const casts = await all<{ startMs: number; endMs: number; stats: Record<string, number> }>(() => ({ cmd: 'cast', primitive, count: share, size, total: share * N }));

@@ -16,11 +16,10 @@
  * protocol. Prints `BENCH {"name","unit","value","baseline","ratio"}` lines. Opens sockets: run it
  * in a loopback-only network namespace (bench/run.mjs does). Not a test: figures vary by machine.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { createPeer, type Group, type Peer } from '@synod/peer';
 import { startSignalingServer } from '@synod/signaling/server';
 import { webrtc, type WebRtcTransport } from '@synod/transport-webrtc';
+import { GroupWorker, serveCommands, startWorker, type GroupCommand, type Worker } from './group-worker.js';
 import { percentile, report, sentAt, stamp, wallMs } from './lib.js';
 
 const N = 3;
@@ -50,7 +49,6 @@ const timing = {
   ...(process.env['BENCH_FLOW_WINDOW_BYTES'] ? { flowWindowBytes: Number(process.env['BENCH_FLOW_WINDOW_BYTES']) } : {}),
 };
 
-type Primitive = (typeof PRIMITIVES)[number];
 type Command =
   | { cmd: 'open'; signaling: string; room: string; rtc: string; peers: number }
   | { cmd: 'echo' }
@@ -60,10 +58,7 @@ type Command =
   | { cmd: 'one'; size: number }
   | { cmd: 'close' }
   | { cmd: 'join'; signaling: string; room: string; founder: boolean }
-  | { cmd: 'cast'; primitive: Primitive; count: number; size: number; total: number }
-  | { cmd: 'cast-one'; primitive: Primitive; size: number }
-  | { cmd: 'latencies' }
-  | { cmd: 'leave' };
+  | GroupCommand;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -79,12 +74,8 @@ async function worker(): Promise<void> {
   let onExpected: (() => void) | undefined;
   let measuring = false;
   let latencies: number[] = [];
-  let peer: Peer | undefined;
-  let group: Group | undefined;
-  let delivered = 0;
-  let deliveryTarget = Infinity;
-  let onTarget: (() => void) | undefined;
   const reply = (message: Record<string, unknown>): void => void process.send!(message);
+  const members = new GroupWorker(reply, N, WINDOW);
 
   async function handle(command: Command): Promise<void> {
     switch (command.cmd) {
@@ -149,7 +140,7 @@ async function worker(): Promise<void> {
         return reply({ startMs, firstReceivedMs, lastReceivedMs, received, receivedBytes, dropped: droppedBackpressure + droppedUnreachable });
       }
       case 'measure':
-        measuring = true;
+        measuring = members.measuring = true;
         latencies = [];
         return reply({});
       case 'one':
@@ -162,121 +153,23 @@ async function worker(): Promise<void> {
         return reply({ latencies: latencies.splice(0) });
       }
       case 'join': {
-        peer = await createPeer({ transport: webrtc({ signaling: command.signaling, room: command.room, ...MTU }), trace: false });
-        group = await peer.join('bench', timing);
-        group.handle<Uint8Array>('B', (message) => {
-          delivered++;
-          if (measuring && message.sender !== group!.memberId) {
-            latencies.push(wallMs() - sentAt(message.data));
-            reply({ event: 'delivered-one' });
-          }
-          if (delivered >= deliveryTarget) onTarget?.();
-        });
-        while (command.founder && group.view!.members.length < 1) await sleep(10);
-        return reply({ member: group.memberId });
+        const member = await members.join(webrtc({ signaling: command.signaling, room: command.room, ...MTU }), timing);
+        while (command.founder && members.group!.view!.members.length < 1) await sleep(10);
+        return reply({ member });
       }
-      case 'cast': {
-        while (group!.view!.members.length < N) await sleep(10);
-        delivered = 0;
-        measuring = false;
-        const done = new Promise<void>((resolve) => {
-          deliveryTarget = command.total;
-          onTarget = resolve;
-        });
-        const startMs = wallMs();
-        let inFlight = 0;
-        let wake: (() => void) | undefined;
-        const settle = () => {
-          inFlight--;
-          wake?.();
-        };
-        const payload = new Uint8Array(command.size);
-        for (let i = 0; i < command.count; i++) {
-          inFlight++;
-          group![command.primitive]('B', payload).then(settle, settle);
-          while (inFlight >= WINDOW) await new Promise<void>((resolve) => (wake = resolve));
-        }
-        await done;
-        deliveryTarget = Infinity;
-        return reply({ startMs, endMs: wallMs(), stats: (peer!.transport as WebRtcTransport).stats });
-      }
-      case 'cast-one':
-        await group![command.primitive]('B', stamp(command.size));
-        return reply({});
-      case 'latencies':
-        measuring = false;
-        return reply({ latencies: latencies.splice(0) });
-      case 'leave':
-        await peer?.close();
-        peer = undefined;
-        group = undefined;
-        return reply({});
+      default:
+        if (!(await members.handle(command))) throw new Error(`unknown command ${JSON.stringify(command)}`);
     }
   }
 
-  // One command at a time, in order.
-  let queue = Promise.resolve();
-  process.on('message', (command: Command) => {
-    queue = queue.then(() => handle(command)).catch((error) => {
-      console.error(error);
-      process.exit(1);
-    });
-  });
-  process.on('disconnect', () => void Promise.all([transport?.close(), peer?.close({ leave: false })]).finally(() => process.exit(0)));
+  serveCommands(handle, () => Promise.all([transport?.close(), members.peer?.close({ leave: false })]));
 }
 
 // ------------------------------------------------------------------ orchestrator
 
-interface Worker {
-  readonly child: ChildProcess;
-  readonly events: string[];
-  request(command: Command): Promise<any>;
-  waitEvents(count: number): Promise<void>;
-}
-
-function startWorker(index: number): Worker {
-  // BENCH_WORKER_ARGS='--cpu-prof --cpu-prof-dir=/tmp/prof' profiles the workers.
-  const extra = process.env['BENCH_WORKER_ARGS']?.split(' ').filter(Boolean) ?? [];
-  const child = spawn(process.execPath, [...extra, '--conditions=source', '--import', 'tsx', fileURLToPath(import.meta.url), '--worker'], {
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    env: { ...process.env, BENCH_INDEX: String(index) },
-  });
-  const pending: ((message: any) => void)[] = [];
-  const events: string[] = [];
-  const eventWaiters = new Set<() => void>();
-  child.on('message', (message: any) => {
-    if (message.event) {
-      events.push(message.event);
-      for (const waiter of [...eventWaiters]) waiter();
-    } else pending.shift()?.(message);
-  });
-  return {
-    child,
-    events,
-    request(command) {
-      return new Promise((resolve) => {
-        pending.push(resolve);
-        child.send(command);
-      });
-    },
-    waitEvents(count) {
-      if (events.length >= count) return Promise.resolve();
-      return new Promise<void>((resolve) => {
-        const check = () => {
-          if (events.length >= count) {
-            eventWaiters.delete(check);
-            resolve();
-          }
-        };
-        eventWaiters.add(check);
-      });
-    },
-  };
-}
-
 async function orchestrate(): Promise<void> {
   const server = await startSignalingServer({ port: 0, host: '127.0.0.1', messagesPerSecond: 1000, burst: 1000 });
-  const workers = Array.from({ length: N }, (_, i) => startWorker(i));
+  const workers: Worker<Command>[] = Array.from({ length: N }, (_, i) => startWorker<Command>(fileURLToPath(import.meta.url), i));
   const killAll = () => workers.forEach((w) => w.child.exitCode === null && w.child.kill('SIGKILL'));
   process.once('exit', killAll);
   const deadline = setTimeout(() => {
@@ -284,7 +177,7 @@ async function orchestrate(): Promise<void> {
     process.exit(1);
   }, DEADLINE_MS);
   deadline.unref();
-  const some = <T>(chosen: Worker[], command: (i: number) => Command) => Promise.all(chosen.map((w, i) => w.request(command(i)) as Promise<T>));
+  const some = <T>(chosen: Worker<Command>[], command: (i: number) => Command) => Promise.all(chosen.map((w, i) => w.request(command(i)) as Promise<T>));
   const all = <T>(command: (i: number) => Command) => some<T>(workers, command);
   const pair = workers.slice(0, 2);
   let rooms = 0;
