@@ -153,7 +153,12 @@ export class Lease {
         if (viewSize === undefined || epoch !== this.epoch || replies.length < Math.floor(viewSize / 2) + 1) return;
         this.extend(sentAtMs + this.leaseMs);
       },
-      () => this.probeViewSize.delete(probe),
+      (error: unknown) => {
+        this.probeViewSize.delete(probe);
+        // The group was left or closed: stop renewing (a timer would otherwise keep the process alive).
+        const code = (error as { code?: unknown } | null)?.code;
+        if (code === 'NOT_JOINED' || code === 'CLOSED') this.cut();
+      },
     );
   }
 
