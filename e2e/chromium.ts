@@ -5,6 +5,7 @@
  * page granted camera and microphone.
  */
 import { build } from 'esbuild';
+import { createServer, type Server } from 'node:http';
 import { chromium, type Browser } from 'playwright-core';
 
 export const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -40,4 +41,15 @@ export async function bundlePage(entry: string): Promise<Uint8Array> {
   const script = bundle.outputFiles[0]!.contents;
   if (/["']node:/.test(Buffer.from(script).toString())) throw new Error(`the page bundle of ${entry} imports a Node module`);
   return script;
+}
+
+/** Serves a page that loads `script` (as /page.js) on a loopback port; `url` ends with '/'. */
+export async function servePage(script: Uint8Array): Promise<{ server: Server; url: string }> {
+  const server = createServer((request, response) => {
+    if (request.url === '/page.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
+    else response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>loading</title><script type="module" src="/page.js"></script>');
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  return { server, url: `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}/` };
 }
