@@ -5,98 +5,34 @@
  * fencing tokens strictly increase and no two critical sections overlap.
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { killMembers, spawnMember, udpPeers, type MemberProcess } from './process.js';
 
 const MEMBER_SCRIPT = fileURLToPath(new URL('./toolkit-locks/member.ts', import.meta.url));
 
-async function freePort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
-}
-
-interface Member {
-  readonly child: ChildProcess;
-  readonly events: Record<string, any>[];
-  next(test: (event: Record<string, any>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, any>>;
-}
-
 describe('toolkit locks across Node processes over UDP', () => {
-  const children: ChildProcess[] = [];
   const scratch = mkdtempSync(join(tmpdir(), 'synod-e2e-locks-'));
   after(() => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    killMembers();
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  function spawnMember(index: number, env: Record<string, string>): Member {
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MEMBER_SCRIPT], {
-      env: { ...process.env, ...env, E2E_INDEX: String(index) },
-      stdio: ['pipe', 'pipe', 'inherit'],
-    });
-    children.push(child);
-    const events: Record<string, any>[] = [];
-    const waiters = new Set<() => void>();
-    let buffered = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        if (!line.startsWith('{')) continue;
-        events.push(JSON.parse(line));
-        for (const waiter of [...waiters]) waiter();
-      }
-    });
-    child.on('exit', () => {
-      for (const waiter of [...waiters]) waiter();
-    });
-    return {
-      child,
-      events,
-      next(test, what, timeoutMs = 30_000) {
-        return new Promise((resolve, reject) => {
-          const timer = setTimeout(() => {
-            waiters.delete(check);
-            reject(new Error(`member ${index}: timed out waiting for ${what}; last events ${JSON.stringify(events.slice(-3))}`));
-          }, timeoutMs);
-          const check = () => {
-            const found = events.find(test);
-            if (found) {
-              clearTimeout(timer);
-              waiters.delete(check);
-              resolve(found);
-            } else if (child.exitCode !== null || child.signalCode !== null) {
-              clearTimeout(timer);
-              waiters.delete(check);
-              reject(new Error(`member ${index} exited while waiting for ${what}`));
-            }
-          };
-          waiters.add(check);
-          check();
-        });
-      },
-    };
-  }
+  // A member stops (leaves the group) when its stdin closes.
+  const start = (index: number, env: Record<string, string>) =>
+    spawnMember(MEMBER_SCRIPT, { name: `member ${index}`, env: { ...env, E2E_INDEX: String(index) }, stdin: 'pipe' });
 
   it('a SIGKILLed holder’s lock is re-granted; fencing tokens increase; critical sections never overlap', { timeout: 90_000 }, async () => {
-    const ports = [await freePort(), await freePort(), await freePort()];
-    const peers = ports.map((port) => `udp:127.0.0.1:${port}`).join(',');
+    const { ports, peers } = await udpPeers(3);
     const log = join(scratch, 'log');
     const env = (i: number) => ({ E2E_PORT: String(ports[i]), E2E_PEERS: peers, E2E_LOG: log });
-    const members = [spawnMember(0, env(0))];
+    const members = [start(0, env(0))];
     const founder = (await members[0]!.next((e) => e.event === 'joined', 'the founder to join'))['address'] as string;
-    for (const i of [1, 2]) members.push(spawnMember(i, { ...env(i), E2E_FOUNDER: founder }));
-    const holds = (m: Member) => m.events.filter((e) => e.event === 'holding').length;
+    for (const i of [1, 2]) members.push(start(i, { ...env(i), E2E_FOUNDER: founder }));
+    const holds = (m: MemberProcess) => m.events.filter((e) => e.event === 'holding').length;
     for (const [i, member] of members.entries()) await member.next((e) => e.event === 'holding' && e.grants >= 3, `member ${i} to hold the lock 3 times`, 45_000);
 
     // Kill member 1 inside its critical section (its 'holding' report comes before its 30 ms sleep).

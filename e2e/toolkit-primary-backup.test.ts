@@ -7,91 +7,32 @@
  * Sockets: run inside a network namespace holding only lo (scripts/test.mjs does).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { killMembers, spawnMember, udpPeers } from './process.js';
 
 const MEMBER_SCRIPT = fileURLToPath(new URL('./toolkit-primary-backup/member.ts', import.meta.url));
 const REQUESTS = Number(process.env['E2E_PB_REQUESTS'] ?? 300);
 const TIMEOUT_MS = 90_000;
 
-async function freePort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
-}
+after(killMembers);
 
-type Event = Record<string, any>;
-
-interface Member {
-  readonly child: ChildProcess;
-  readonly events: Event[];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  next(test: (event: Event) => boolean, what: string): Promise<Event>;
-}
-
-const children: ChildProcess[] = [];
-after(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
-
-function spawnMember(index: number, env: Record<string, string>): Member {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MEMBER_SCRIPT], {
-    env: { ...process.env, ...env, E2E_INDEX: String(index), E2E_REQUESTS: String(REQUESTS), E2E_DEADLINE_MS: String(TIMEOUT_MS - 5_000) },
-    stdio: ['ignore', 'pipe', 'inherit'],
+// next() waits as long as the test lets it: the members' deadline and the test's timeout bound it.
+const start = (index: number, env: Record<string, string>) =>
+  spawnMember(MEMBER_SCRIPT, {
+    name: `member ${index}`,
+    env: { ...env, E2E_INDEX: String(index), E2E_REQUESTS: String(REQUESTS), E2E_DEADLINE_MS: String(TIMEOUT_MS - 5_000) },
+    waitMs: Infinity,
   });
-  children.push(child);
-  const events: Event[] = [];
-  const waiters = new Set<() => void>();
-  let buffered = '';
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line) as Event);
-    for (const waiter of [...waiters]) waiter();
-  });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      for (const waiter of [...waiters]) waiter();
-      resolve({ code, signal });
-    }),
-  );
-  return {
-    child,
-    events,
-    exited,
-    next: (test, what) =>
-      new Promise((resolve, reject) => {
-        const check = () => {
-          const found = events.find(test);
-          if (found) {
-            waiters.delete(check);
-            resolve(found);
-          } else if (child.exitCode !== null || child.signalCode !== null) {
-            waiters.delete(check);
-            reject(new Error(`member ${index} exited (${child.exitCode ?? child.signalCode}) before ${what}; last: ${JSON.stringify(events.slice(-3))}`));
-          }
-        };
-        waiters.add(check);
-        check();
-      }),
-  };
-}
 
 describe('primary-backup across three Node processes over UDP', () => {
   it(`${REQUESTS} requests per client; the primary is killed with SIGKILL mid-stream; no acknowledged request lost or run twice`, { timeout: TIMEOUT_MS }, async () => {
     const startedMs = performance.now();
-    const ports = [await freePort(), await freePort(), await freePort()];
-    const peers = ports.map((port) => `udp:127.0.0.1:${port}`).join(',');
+    const { ports, peers } = await udpPeers(3);
     const env = (index: number) => ({ E2E_PORT: String(ports[index]), E2E_PEERS: peers });
-    const first = spawnMember(0, env(0));
+    const first = start(0, env(0));
     const founder = (await first.next((e) => e['event'] === 'joined', 'joining'))['address'] as string;
-    const members = [first, spawnMember(1, { ...env(1), E2E_FOUNDER: founder }), spawnMember(2, { ...env(2), E2E_FOUNDER: founder })];
+    const members = [first, start(1, { ...env(1), E2E_FOUNDER: founder }), start(2, { ...env(2), E2E_FOUNDER: founder })];
     const views = await Promise.all(members.map((m) => m.next((e) => e['event'] === 'view' && e['members'].length === 3, 'a view of 3')));
     const formedMs = performance.now();
     const victim = members[0]!;

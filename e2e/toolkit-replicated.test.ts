@@ -6,71 +6,24 @@
  * only lo (scripts/test.mjs does).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import dgram from 'node:dgram';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { killMembers, spawnMember, udpPeers } from './process.js';
 
 const MEMBER = fileURLToPath(new URL('./toolkit-replicated/member.ts', import.meta.url));
 const WRITES = Number(process.env['E2E_WRITES'] ?? 2000);
-type Event = Record<string, any>;
 
-async function freePort(): Promise<number> {
-  const socket = dgram.createSocket('udp4');
-  await new Promise<void>((resolve) => socket.bind(0, '127.0.0.1', resolve));
-  const { port } = socket.address();
-  await new Promise<void>((resolve) => socket.close(resolve));
-  return port;
-}
-
-const children: ChildProcess[] = [];
-after(() => {
-  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-});
+after(killMembers);
 
 function start(index: number, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MEMBER], {
-    env: { ...process.env, ...env, E2E_INDEX: String(index) },
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  children.push(child);
-  const events: Event[] = [];
-  let buffered = '';
-  const waiters = new Set<() => void>();
-  child.stdout!.setEncoding('utf8');
-  child.stdout!.on('data', (chunk: string) => {
-    buffered += chunk;
-    const lines = buffered.split('\n');
-    buffered = lines.pop()!;
-    for (const line of lines) if (line.startsWith('{')) events.push(JSON.parse(line));
-    for (const waiter of [...waiters]) waiter();
-  });
-  child.on('exit', () => [...waiters].forEach((waiter) => waiter()));
-  const next = (test: (event: Event) => boolean, what: string, timeoutMs = 40_000) =>
-    new Promise<Event>((resolve, reject) => {
-      const timer = setTimeout(() => done(new Error(`process ${index}: timed out waiting for ${what}; last: ${JSON.stringify(events.slice(-3))}`)), timeoutMs);
-      const done = (error?: Error, event?: Event) => {
-        clearTimeout(timer);
-        waiters.delete(check);
-        if (error) reject(error);
-        else resolve(event!);
-      };
-      const check = () => {
-        const found = events.find(test);
-        if (found) done(undefined, found);
-        else if (child.exitCode !== null || child.signalCode !== null) done(new Error(`process ${index} exited before ${what}`));
-      };
-      waiters.add(check);
-      check();
-    });
-  const lastState = () => events.filter((event) => event['event'] === 'state').at(-1);
-  return { child, events, next, lastState };
+  const member = spawnMember(MEMBER, { name: `process ${index}`, env: { ...env, E2E_INDEX: String(index) }, waitMs: 40_000 });
+  const lastState = () => member.events.filter((event) => event['event'] === 'state').at(-1);
+  return Object.assign(member, { lastState });
 }
 
 describe('replicated map across Node processes over UDP', () => {
   it(`three writers (${WRITES} keys each), one SIGKILLed mid-stream, a joiner by state transfer: identical maps`, { timeout: 90_000 }, async () => {
-    const ports = await Promise.all([0, 1, 2, 3].map(() => freePort()));
-    const peers = ports.map((port) => `udp:127.0.0.1:${port}`).join(',');
+    const { ports, peers } = await udpPeers(4);
     const envOf = (i: number, extra: Record<string, string> = {}) => ({ E2E_PORT: String(ports[i]), E2E_PEERS: peers, E2E_DEADLINE_MS: '80000', ...extra });
     const first = start(0, envOf(0, { E2E_WRITES: String(WRITES) }));
     const founder = (await first.next((e) => e['event'] === 'joined', 'joining'))['address'] as string;

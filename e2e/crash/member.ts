@@ -13,24 +13,15 @@
  * progress (every 500 sends and deliveries), summary.
  */
 import { createPeer, type Transport } from '@synod/peer';
+import { changes, env, exitAtDeadline, linkToFounder, reporter } from '../member-io.js';
 
-const env = (name: string, fallback?: string): string => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
 const transportName = env('E2E_TRANSPORT', 'udp');
 const messages = Number(env('E2E_MESSAGES', '10000'));
 const members = Number(env('E2E_MEMBERS', '3'));
 const windowSize = Number(env('E2E_WINDOW', '256'));
 const payloadBytes = Number(env('E2E_PAYLOAD_BYTES', '100'));
-const report = (event: string, fields: Record<string, unknown> = {}) => console.log(JSON.stringify({ event, atMs: Date.now(), ...fields }));
-
-// A stuck run must not outlive the test that started it.
-setTimeout(() => {
-  report('timeout');
-  process.exit(3);
-}, Number(env('E2E_DEADLINE_MS', '120000'))).unref();
+const report = reporter();
+exitAtDeadline(report, 120_000);
 
 async function makeTransport(): Promise<Transport> {
   switch (transportName) {
@@ -48,19 +39,11 @@ async function makeTransport(): Promise<Transport> {
 }
 
 const peer = await createPeer({ transport: await makeTransport() });
-// A joiner first waits for a link to the founder (E2E_FOUNDER, its transport address), as an app
-// would wait for a contact: joining with no live contact founds a second group. Over WebRTC the
-// first link attempt sometimes fails (node-datachannel: "Got a remote candidate without ICE
-// transport" in setRemoteDescription) and start() stops waiting for a peer after one failure; the
-// transport's reconnect mends the link a moment later, so waiting here is enough.
-const founder = process.env['E2E_FOUNDER'];
-if (founder) {
-  const waitUntil = performance.now() + 20_000;
-  while (!peer.transport.peers().includes(founder)) {
-    if (performance.now() > waitUntil) throw new Error(`no link to the founder ${founder} after 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+// Over WebRTC the first link attempt to the founder sometimes fails (node-datachannel: "Got a
+// remote candidate without ICE transport" in setRemoteDescription) and start() stops waiting for a
+// peer after one failure; the transport's reconnect mends the link a moment later, so waiting for
+// it here is enough.
+await linkToFounder(peer);
 // Generous suspicion: on a loaded 2-core machine a busy event loop is silent for a while. A crash
 // is still seen at once as linkDown: UDP's ICMP probe finds the dead port; over WebRTC the
 // signaling server sees the socket close and the survivors' probe on the link goes unanswered.
@@ -72,14 +55,7 @@ let delivered = 0;
 let deliveredOwn = 0;
 const bySender = new Map<string, number>();
 const done = new Set<string>();
-let wake: (() => void) | undefined;
-const changed = () => {
-  wake?.();
-  wake = undefined;
-};
-const until = async (condition: () => boolean) => {
-  while (!condition()) await new Promise<void>((resolve) => (wake = resolve));
-};
+const { changed, until } = changes();
 
 group.handle('M', (message) => {
   delivered++;

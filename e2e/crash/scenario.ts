@@ -7,13 +7,13 @@
  * Sockets: run inside a network namespace holding only lo (scripts/test.mjs does).
  */
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { TraceRecord } from '@synod/core';
+import { killMembers, spawnMember, type MemberProcess } from '../process.js';
 
 const MEMBER_SCRIPT = fileURLToPath(new URL('./member.ts', import.meta.url));
 
@@ -34,14 +34,9 @@ export interface CrashRun {
   tearDown(): Promise<void>;
 }
 
-interface Member {
+interface Member extends MemberProcess {
   readonly index: number;
-  readonly child: ChildProcess;
   readonly trace: string;
-  readonly events: Record<string, any>[];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Resolves with the first event satisfying `test`. */
-  next(test: (event: Record<string, any>) => boolean, what: string, timeoutMs?: number): Promise<Record<string, any>>;
 }
 
 function readTrace(path: string): TraceRecord[] {
@@ -53,76 +48,25 @@ function readTrace(path: string): TraceRecord[] {
 
 export function crashSuite(options: CrashTransport): void {
   const { transport, messages } = options;
-  const children: ChildProcess[] = [];
   const scratch = mkdtempSync(join(tmpdir(), `synod-e2e-${transport}-`));
   after(() => {
-    for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    killMembers();
     if (!process.env['E2E_KEEP_TRACES']) rmSync(scratch, { recursive: true, force: true });
   });
 
-  function spawnMember(run: string, index: number, env: Record<string, string>): Member {
+  function startMember(run: string, index: number, env: Record<string, string>): Member {
     const trace = join(scratch, `${run}-member${index}.jsonl`);
-    const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MEMBER_SCRIPT], {
+    const member = spawnMember(MEMBER_SCRIPT, {
+      name: `member ${index}`,
       env: {
-        ...process.env,
         ...env,
         SYNOD_TRACE: trace,
         E2E_TRANSPORT: transport,
         E2E_MESSAGES: String(messages),
         E2E_DEADLINE_MS: String(options.timeoutMs - 5_000),
       },
-      stdio: ['ignore', 'pipe', 'inherit'],
     });
-    children.push(child);
-    const events: Record<string, any>[] = [];
-    const waiters = new Set<() => void>();
-    let buffered = '';
-    child.stdout!.setEncoding('utf8');
-    child.stdout!.on('data', (chunk: string) => {
-      buffered += chunk;
-      const lines = buffered.split('\n');
-      buffered = lines.pop()!;
-      for (const line of lines) {
-        if (!line.startsWith('{')) continue;
-        events.push(JSON.parse(line));
-        for (const waiter of [...waiters]) waiter();
-      }
-    });
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.on('exit', (code, signal) => {
-        for (const waiter of [...waiters]) waiter();
-        resolve({ code, signal });
-      }),
-    );
-    return {
-      index,
-      child,
-      trace,
-      events,
-      exited,
-      next(test, what, timeoutMs = 30_000) {
-        return new Promise((resolve, reject) => {
-          const timer = setTimeout(() => {
-            waiters.delete(check);
-            reject(new Error(`member ${index}: timed out waiting for ${what}`));
-          }, timeoutMs);
-          const check = () => {
-            const found = events.find(test);
-            if (found) {
-              clearTimeout(timer);
-              waiters.delete(check);
-              resolve(found);
-            } else if (child.exitCode !== null || child.signalCode !== null) {
-              clearTimeout(timer);
-              waiters.delete(check);
-              reject(new Error(`member ${index} exited (${child.exitCode ?? child.signalCode}) before ${what}`));
-            }
-          };
-          waiters.add(check);
-          check();
-        });
-      },
-    };
+    return Object.assign(member, { index, trace });
   }
 
   describe(`three Node processes over ${transport}`, () => {
@@ -151,11 +95,11 @@ export function crashSuite(options: CrashTransport): void {
   async function scenario(run: string, victimIndex: number, role: string, setup: CrashRun, spawned: Member[]): Promise<void> {
     const startedMs = performance.now();
     // The founder first, so that the others find a group rather than race to found one.
-    const first = spawnMember(run, 0, setup.env(0));
+    const first = startMember(run, 0, setup.env(0));
     spawned.push(first);
     const founder = (await first.next((e) => e['event'] === 'joined', 'joining'))['address'] as string;
     const joinerEnv = (index: number) => ({ ...setup.env(index), E2E_FOUNDER: founder });
-    const members = [first, spawnMember(run, 1, joinerEnv(1)), spawnMember(run, 2, joinerEnv(2))];
+    const members = [first, startMember(run, 1, joinerEnv(1)), startMember(run, 2, joinerEnv(2))];
     spawned.push(members[1]!, members[2]!);
     await Promise.all(members.map((m) => m.next((e) => e['event'] === 'view' && e['members'].length === 3, 'a view of 3')));
     const formedMs = performance.now();

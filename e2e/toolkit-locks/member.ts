@@ -13,24 +13,16 @@ import { createPeer } from '@synod/peer';
 import { udp } from '@synod/transport-udp';
 // e2e's package.json does not list the toolkit; the source is imported directly, as tsx runs it.
 import { createLocks, type Locks } from '../../packages/toolkit/src/locks.js';
+import { env, exitAtDeadline, linkToFounder, reporter } from '../member-io.js';
 
-const env = (name: string): string => {
-  const value = process.env[name];
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
 const index = Number(env('E2E_INDEX'));
 const logPath = env('E2E_LOG');
-const report = (event: string, fields: Record<string, unknown> = {}) => console.log(JSON.stringify({ event, index, atMs: Date.now(), ...fields }));
+const report = reporter({ index });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-setTimeout(() => {
-  report('timeout');
-  process.exit(3);
-}, 90_000).unref();
+exitAtDeadline(report, 90_000);
 
 const peer = await createPeer({ transport: udp({ port: Number(env('E2E_PORT')), peers: env('E2E_PEERS').split(',') }) });
-const founder = process.env['E2E_FOUNDER'];
-if (founder) while (!peer.transport.peers().includes(founder)) await sleep(20);
+await linkToFounder(peer);
 let locks!: Locks;
 const group = await peer.join('locks', {
   heartbeatMs: 200,

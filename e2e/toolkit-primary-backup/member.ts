@@ -14,30 +14,15 @@ import { createPeer } from '@synod/peer';
 import { udp } from '@synod/transport-udp';
 // e2e/ does not depend on @synod/toolkit (yet): the module by path, run from source by tsx.
 import { primaryBackup, type PrimaryBackup } from '../../packages/toolkit/src/primary-backup.js';
+import { changes, env, exitAtDeadline, linkToFounder, reporter } from '../member-io.js';
 
-const env = (name: string, fallback?: string): string => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
 const requests = Number(env('E2E_REQUESTS', '300'));
 const windowSize = Number(env('E2E_WINDOW', '4'));
-const report = (event: string, fields: Record<string, unknown> = {}) => console.log(JSON.stringify({ event, atMs: Date.now(), ...fields }));
-
-setTimeout(() => {
-  report('timeout');
-  process.exit(3);
-}, Number(env('E2E_DEADLINE_MS', '60000'))).unref();
+const report = reporter();
+exitAtDeadline(report, 60_000);
 
 const peer = await createPeer({ transport: udp({ port: Number(env('E2E_PORT')), peers: env('E2E_PEERS').split(',') }) });
-const founder = process.env['E2E_FOUNDER'];
-if (founder) {
-  const waitUntil = performance.now() + 20_000;
-  while (!peer.transport.peers().includes(founder)) {
-    if (performance.now() > waitUntil) throw new Error(`no link to the founder ${founder} after 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+await linkToFounder(peer);
 
 let log: string[] = [];
 const service = {
@@ -47,14 +32,7 @@ const service = {
 };
 let counter!: PrimaryBackup<{ id: string }, number>;
 const done = new Set<string>();
-let wake: (() => void) | undefined;
-const changed = () => {
-  wake?.();
-  wake = undefined;
-};
-const until = async (condition: () => boolean) => {
-  while (!condition()) await new Promise<void>((resolve) => (wake = resolve));
-};
+const { changed, until } = changes();
 
 const group = await peer.join('pb', {
   heartbeatMs: 200,

@@ -8,31 +8,17 @@
 import { createPeer } from '@synod/peer';
 import { udp } from '@synod/transport-udp';
 import { replicated, type ReplicatedMap } from '../../packages/toolkit/src/index.js';
+import { env, exitAtDeadline, linkToFounder, reporter } from '../member-io.js';
 
-const env = (name: string, fallback?: string): string => {
-  const value = process.env[name] ?? fallback;
-  if (value === undefined) throw new Error(`${name} is not set`);
-  return value;
-};
 const index = Number(env('E2E_INDEX'));
 const writes = Number(env('E2E_WRITES', '0'));
 const members = Number(env('E2E_MEMBERS', '3'));
-const report = (event: string, fields: Record<string, unknown> = {}) => console.log(JSON.stringify({ event, index, ...fields }));
-setTimeout(() => {
-  report('timeout');
-  process.exit(3);
-}, Number(env('E2E_DEADLINE_MS', '60000'))).unref();
+const report = reporter({ index });
+exitAtDeadline(report, 60_000);
 process.on('SIGTERM', () => process.exit(0));
 
 const peer = await createPeer({ transport: udp({ port: Number(env('E2E_PORT')), peers: env('E2E_PEERS').split(',').filter(Boolean) }) });
-const founder = process.env['E2E_FOUNDER'];
-if (founder) {
-  const waitUntil = performance.now() + 20_000;
-  while (!peer.transport.peers().includes(founder)) {
-    if (performance.now() > waitUntil) throw new Error(`no link to the founder ${founder} after 20 s`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-}
+await linkToFounder(peer);
 let map!: ReplicatedMap;
 const group = await peer.join('rep', { heartbeatMs: 200, suspectAfterMs: 5000, discoveryMs: 300, setup: (g) => (map = replicated(g, 'm', 'map')) });
 report('joined', { member: group.memberId, address: peer.id, version: map.version, size: map.size });
