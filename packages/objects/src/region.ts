@@ -55,6 +55,8 @@ export interface RegionStats {
   /** Page diffs of other members applied here; those that waited for an earlier version. */
   diffsApplied: number;
   diffsBuffered: number;
+  /** Buffered diffs and named versions given up at a view change: their writers died before the rest reached anyone. */
+  versionsAbandoned: number;
   /** Sections whose writes were undone because the lock was lost before release. */
   sectionsRolledBack: number;
   persisted: number;
@@ -170,6 +172,7 @@ class RegionImpl implements Region {
     diffBytesSent: 0,
     diffsApplied: 0,
     diffsBuffered: 0,
+    versionsAbandoned: 0,
     sectionsRolledBack: 0,
     persisted: 0,
     persistFailures: 0,
@@ -376,6 +379,19 @@ class RegionImpl implements Region {
 
   private applyView(members: readonly MemberId[]): void {
     this.table.retain(new Set(members));
+    // Virtual synchrony: every diff of the previous view that a survivor delivered was delivered
+    // here before this view. A buffered diff still missing its predecessor, or a version a release
+    // named that never came (its causal past died with its writers), never will: drop them and
+    // let each page stay as applied, at this same point at every member. Kept, an orphan would
+    // chain onto the next writer's diff of the same version, and a grant would wait for ever.
+    for (const waiting of this.buffered.values()) this.stats.versionsAbandoned += waiting.size;
+    this.buffered.clear();
+    for (let page = 0; page < this.pages; page++) {
+      if (this.table.agreed[page]! > this.applied[page]!) {
+        this.table.agreed[page] = this.applied[page]!;
+        this.stats.versionsAbandoned++;
+      }
+    }
     this.settle();
   }
 

@@ -103,6 +103,29 @@ describe('a region', () => {
     assert.equal(section!.page(0).getUint16(4), 0x0707);
   });
 
+  it('a view change gives up a named version that never came and an orphaned early diff, at every member', async () => {
+    const world = new World({ seed: 6 });
+    const { peers, groups, regions } = await regionGroup(world, 3, 'causal');
+    // Member 0 releases naming version 1 of page 0, sends only a diff of version 2 (its version 1
+    // is lost with it), and crashes.
+    await world.settle(groups[0]!.safe('synod.objects/r/acquire', { request: 99, first: 0, last: 0, mode: 'write' }));
+    await world.settle(groups[0]!.cbcast('synod.objects/r/diff', encodeDiffs({ request: 99, pages: [{ page: 0, version: 2, runs: [{ offset: 0, bytes: new Uint8Array([9]) }] }] })));
+    await world.settle(groups[0]!.safe('synod.objects/r/release', { request: 99, versions: [[0, 1]] }));
+    let section: Section | undefined;
+    void regions[1]!.lock(0, 'write').then((s) => (section = s));
+    await world.run(200);
+    assert.equal(section, undefined, 'waiting for version 1, which is gone with its writer');
+    world.crash(peers[0]!);
+    await world.until(() => section !== undefined, 'the grant after the view change');
+    section!.page(0).setUint8(1, 5);
+    await world.settle(section!.release());
+    await world.until(() => regions[2]!.version(0) === 1, 'member 2 applies the new version 1');
+    for (const region of regions.slice(1)) {
+      assert.deepEqual([...region.read(0).subarray(0, 2)], [0, 5], 'the orphaned diff never applied');
+      assert.ok(region.stats.versionsAbandoned >= 1);
+    }
+  });
+
   it('malformed region messages are dropped and counted', async () => {
     const world = new World({ seed: 4 });
     const { groups, regions } = await regionGroup(world, 2, 'release');
