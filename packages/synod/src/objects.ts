@@ -1,0 +1,2 @@
+// Shared objects (regions of pages under page locks, typed objects): `import { map } from 'synod/objects'`.
+export * from '@synod/objects';
