@@ -31,3 +31,40 @@ describe('group checkpoint', () => {
     for (let cut = 1; cut < stored[0]!.length; cut += 7) assert.equal(decodeCheckpoint(stored[0]!.subarray(0, cut)), undefined);
   });
 });
+
+describe('group checkpoint at founding', () => {
+  it('a founder that takes a checkpoint before its stored one is read cuts the restored state, not the empty one', async () => {
+    const disk = memoryDisk();
+    {
+      const world = new World({ seed: 2 });
+      let map!: ReplicatedMap;
+      let tool!: GroupCheckpoint;
+      await formGroup(world, 1, (group) => {
+        map = replicated(group, 'm', 'map');
+        tool = checkpoint(group, { storage: disk, parts: [map] });
+      });
+      await world.settle(map.set('a', 1));
+      assert.equal((await world.settle(tool.take())).seq, 1);
+    }
+    // The group restarts from this disk, whose reads are slow (IndexedDB, a busy file system).
+    const world = new World({ seed: 3 });
+    let map!: ReplicatedMap;
+    let tool!: GroupCheckpoint;
+    await formGroup(world, 1, (group) => {
+      const slowDisk = {
+        get: (key: string) =>
+          new Promise<Uint8Array | undefined>((resolve) => group.clock.setTimer(() => void disk.get(key).then(resolve), 50)),
+        put: disk.put,
+        delete: disk.delete,
+      };
+      map = replicated(group, 'm', 'map');
+      tool = checkpoint(group, { storage: slowDisk, parts: [map] });
+    });
+    const taken = await world.settle(tool.take(), 'a checkpoint right after founding');
+    assert.equal(taken.seq, 2, 'numbering goes on from the stored checkpoint');
+    assert.equal(map.get('a'), 1, 'the stored checkpoint was restored');
+    const stored = decodeCheckpoint(disk.values.get('synod.checkpoint/g/checkpoint')!)!;
+    assert.equal(stored.seq, 2);
+    assert.deepEqual(stored.parts[0]![1], map.snapshot(), 'the new checkpoint holds the restored map');
+  });
+});

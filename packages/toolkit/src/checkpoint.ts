@@ -14,7 +14,7 @@
  * update or hand their state to a joiner. `restored` says what it loaded.
  */
 import { SynodError } from '@synod/core';
-import type { Group } from '@synod/peer';
+import type { Group, Message } from '@synod/peer';
 import { Reader, Writer } from './replicated-codec.js';
 import type { CheckpointPart, ReplicaStorage } from './replicated.js';
 
@@ -107,7 +107,20 @@ export function checkpoint(group: Group, options: CheckpointOptions): GroupCheck
     },
   });
 
+  // A founder's parts are restored asynchronously (storage reads): a marker delivered before then
+  // waits in the handler (holding later deliveries back), so the cut is never of the empty parts.
+  let partsSettled = false;
   group.handle(kind, (message) => {
+    if (partsSettled) return cut(message);
+    return restored
+      .then(() => Promise.all(parts.map((part) => part.ready)))
+      .then(() => {
+        partsSettled = true;
+        cut(message);
+      });
+  });
+
+  const cut = (message: Message): void => {
     const token = message.data;
     if (typeof token !== 'string') {
       stats.droppedMalformed++;
@@ -142,7 +155,7 @@ export function checkpoint(group: Group, options: CheckpointOptions): GroupCheck
         waiter?.reject(error);
       },
     );
-  });
+  };
 
   group.on('excluded', ({ memberId }) => {
     const error = new SynodError('EXCLUDED', `checkpoint: ${memberId} was excluded before its marker was delivered`);

@@ -95,6 +95,8 @@ export interface CheckpointPart {
   /** Replaces the state; false (and nothing changed) when the bytes are malformed. */
   restore(bytes: Uint8Array, from: LoadChange['from']): boolean;
   hold(until: Promise<unknown>): void;
+  /** Optional: resolves once what the part holds for (its stored copy, a checkpoint) is loaded. */
+  readonly ready?: Promise<void>;
 }
 
 type Op =
