@@ -52,4 +52,29 @@ describe('token', () => {
     assert.equal(tokens[1]!.stats.droppedMalformed, 2);
     assert.throws(() => tokens[0]!.acquire({ timeoutMs: 0 }), { code: 'INVALID_ARGUMENT' });
   });
+
+  it('a member with several local waiters passes the token to a requester elsewhere instead of keeping it for ever', async () => {
+    const world = new World({ seed: 3 });
+    const { groups, tokens } = await form(world, 2);
+    await world.until(() => tokens[0]!.holding(), 'the founder to hold the idle token');
+    const sleep = (ms: number) => new Promise<void>((resolve) => groups[0]!.clock.setTimer(() => resolve(), ms));
+    // Two tasks at p0 take turns with the token, each asking again as soon as it released it.
+    let stop = false;
+    const worker = async () => {
+      while (!stop) {
+        const grant = await tokens[0]!.acquire();
+        await sleep(5);
+        grant.release();
+      }
+    };
+    void worker();
+    void worker();
+    await world.run(50);
+    const remote = tokens[1]!.acquire();
+    let got = false;
+    void remote.then(() => (got = true));
+    await world.until(() => got, 'p1 to get the token', 5_000).finally(() => (stop = true));
+    (await remote).release();
+  });
 });
+

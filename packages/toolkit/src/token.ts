@@ -64,6 +64,8 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
   let passing = false;
   let requestInFlight = false;
   let inUse: { lost: boolean; released: boolean; listeners: Set<() => void> } | undefined;
+  /** A local waiter was served since the token last came here: requesters elsewhere go next. */
+  let usedSinceArrival = false;
   const waiters: Waiter[] = [];
   const holderListeners = new Set<(holder: MemberId | undefined, generation: number) => void>();
   let cancelCheck: (() => void) | undefined;
@@ -73,6 +75,7 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
     stateLoaded && holder === self() && !passing && lease.valid() && group.clock.now() >= notBeforeMs;
   const setHolder = (next: MemberId | undefined): void => {
     holder = next;
+    usedSinceArrival = false;
     generation++;
     queue = queue.filter((member) => member !== next);
     for (const listener of [...holderListeners]) listener(holder, generation);
@@ -87,7 +90,9 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
     cancelCheck?.();
     cancelCheck = undefined;
     if (!stateLoaded || holder !== self() || passing || inUse) return;
-    if (waiters.length > 0) {
+    const next = queue.find((member) => member !== self());
+    // One local grant per arrival while others wait: local waiters alone would keep it here for ever.
+    if (waiters.length > 0 && (next === undefined || !usedSinceArrival)) {
       if (!holding()) {
         if (group.clock.now() < notBeforeMs) cancelCheck = at(group, notBeforeMs, step);
         return; // else lease.onChange calls step again
@@ -97,8 +102,8 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
       waiter.resolve(grant());
       return;
     }
-    const next = queue.find((member) => member !== self());
     if (next === undefined) return;
+    if (waiters.length > 0) request(); // our own waiters queue behind the requesters served first
     passing = true;
     send('pass', { to: next, generation }, () => (passing = false));
   }
@@ -106,6 +111,7 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
   function grant(): TokenGrant {
     const use = { lost: false, released: false, listeners: new Set<() => void>() };
     inUse = use;
+    usedSinceArrival = true;
     const granted = generation;
     return {
       generation: granted,
