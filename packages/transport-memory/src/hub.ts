@@ -1,9 +1,10 @@
-import { SynodError, emptyTransportStats, type PeerAddress, type Transport, type TransportStats } from '@synod/core';
+import { SynodError, copyBytes, emptyTransportStats, type PeerAddress, type Transport, type TransportStats } from '@synod/core';
 
 /**
  * An in-process network: every transport created on one hub can reach every other one, with
  * knobs to lose frames, partition the hub and kill a peer. Delivery is asynchronous (a macrotask
- * after send), never re-entrant, FIFO per link. Frames are copied on send.
+ * after send), never re-entrant, FIFO per link. Frames are copied on send (into pooled memory:
+ * a received frame is a view, so address its `.buffer` through byteOffset and byteLength).
  */
 export interface HubOptions {
   /** Largest datagram. Default 16 KiB, the WebRTC data-channel limit, so fragmentation is exercised. */
@@ -81,7 +82,7 @@ class MemoryHub implements Hub {
   readonly stats: HubStats = { delivered: 0, droppedLoss: 0, droppedPartition: 0, droppedDead: 0 };
   private readonly random: () => number;
   private readonly endpoints = new Map<PeerAddress, Endpoint>();
-  private readonly queue: Event[] = [];
+  private queue: Event[] = [];
   private drainScheduled = false;
   private settleWaiters: { readonly untilEvent: number; readonly resolve: () => void }[] = [];
   private eventsEnqueued = 0;
@@ -188,7 +189,7 @@ class MemoryHub implements Hub {
       this.stats.droppedLoss++;
       return;
     }
-    this.enqueue({ type: 'frame', from: from.address, to, bytes: bytes.slice() });
+    this.enqueue({ type: 'frame', from: from.address, to, bytes: copyBytes(bytes) });
   }
 
   peersOf(endpoint: Endpoint): PeerAddress[] {
@@ -221,7 +222,8 @@ class MemoryHub implements Hub {
 
   /** Delivers everything queued before this macrotask; later sends wait for the next one. */
   private drain(): void {
-    const batch = this.queue.splice(0, this.queue.length);
+    const batch = this.queue;
+    this.queue = [];
     this.drainScheduled = false;
     for (const event of batch) {
       this.eventsProcessed++;
@@ -248,11 +250,16 @@ class MemoryHub implements Hub {
       let first = true;
       for (const handler of target.messageHandlers) {
         // Each handler owns its bytes.
-        const bytes = first ? event.bytes : event.bytes.slice();
-        callSafely(() => handler(event.from, bytes));
+        const bytes = first ? event.bytes : copyBytes(event.bytes);
+        try {
+          handler(event.from, bytes);
+        } catch (error) {
+          surface(error);
+        }
         first = false;
       }
     }
+    if (this.settleWaiters.length === 0) return;
     const ready = this.settleWaiters.filter((w) => w.untilEvent <= this.eventsProcessed);
     this.settleWaiters = this.settleWaiters.filter((w) => w.untilEvent > this.eventsProcessed);
     for (const waiter of ready) waiter.resolve();
@@ -264,11 +271,15 @@ function callSafely(callback: () => void): void {
   try {
     callback();
   } catch (error) {
-    if (typeof globalThis.reportError === 'function') globalThis.reportError(error);
-    else queueMicrotask(() => {
-      throw error;
-    });
+    surface(error);
   }
+}
+
+function surface(error: unknown): void {
+  if (typeof globalThis.reportError === 'function') globalThis.reportError(error);
+  else queueMicrotask(() => {
+    throw error;
+  });
 }
 
 class MemoryTransport implements Transport {
