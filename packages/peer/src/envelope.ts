@@ -1,4 +1,4 @@
-import { InvariantViolation, type MemberId } from '@synod/core';
+import { InvariantViolation, allocBytes, decodeUtf8, type MemberId } from '@synod/core';
 import { TAG_BYTES, type FrameAuthenticator } from './auth.js';
 import type { PeerAddress } from './transport.js';
 
@@ -27,7 +27,6 @@ export type EnvelopeVersion = typeof ENVELOPE_VERSION | typeof ENVELOPE_VERSION_
 export const MAX_NAME_BYTES = 255;
 
 const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 export interface Envelope {
   readonly group: string;
@@ -64,7 +63,7 @@ export function encodeFrame(header: Uint8Array, payload: Uint8Array, authenticat
   if ((header[0] !== ENVELOPE_VERSION) !== (authenticator !== undefined)) {
     throw new InvariantViolation('a version 2 or 3 header goes with an authenticator, a version 1 header without');
   }
-  const frame = new Uint8Array(header.length + payload.length + (authenticator ? TAG_BYTES : 0));
+  const frame = allocBytes(header.length + payload.length + (authenticator ? TAG_BYTES : 0));
   frame.set(header, 0);
   frame.set(payload, header.length);
   authenticator?.sign(frame);
@@ -86,8 +85,8 @@ export function decodeFrame(frame: Uint8Array): Envelope | undefined {
   let group: string;
   let sender: string;
   try {
-    group = decoder.decode(frame.subarray(2, senderAt));
-    sender = decoder.decode(frame.subarray(senderAt + 1, payloadAt));
+    group = decodeUtf8(frame, 2, senderAt);
+    sender = decodeUtf8(frame, senderAt + 1, payloadAt);
   } catch {
     return undefined;
   }
@@ -101,7 +100,13 @@ export function memberIdOf(address: PeerAddress, incarnation: number): MemberId 
 }
 
 export function addressOf(member: MemberId): PeerAddress | undefined {
+  // Asked for every frame sent and received, of the same few member ids: cached.
+  const cached = addresses.get(member);
+  if (cached !== undefined || addresses.has(member)) return cached;
   const slash = member.lastIndexOf('/');
-  if (slash <= 0 || slash === member.length - 1) return undefined;
-  return member.slice(0, slash);
+  const address = slash <= 0 || slash === member.length - 1 ? undefined : member.slice(0, slash);
+  if (addresses.size >= 4096) addresses.clear();
+  addresses.set(member, address);
+  return address;
 }
+const addresses = new Map<MemberId, PeerAddress | undefined>();

@@ -221,15 +221,23 @@ class PeerRuntime implements Peer {
   }
 
   private transmit(to: readonly MemberId[], frame: Uint8Array): void {
+    if (to.length === 1) {
+      const address = addressOf(to[0]!);
+      if (address === undefined) this.stats.droppedBadDestination++;
+      else this.transmitTo(address, frame);
+      return;
+    }
     const addresses = new Set<PeerAddress>();
     for (const member of to) {
       const address = addressOf(member);
       if (address === undefined) this.stats.droppedBadDestination++;
       else addresses.add(address);
     }
-    for (const address of addresses) {
-      if (address === this.id) queueMicrotask(() => this.onFrame(this.id, frame, true));
-      else this.transport.send(address, frame);
-    }
+    for (const address of addresses) this.transmitTo(address, frame);
+  }
+
+  private transmitTo(address: PeerAddress, frame: Uint8Array): void {
+    if (address === this.id) queueMicrotask(() => this.onFrame(this.id, frame, true));
+    else this.transport.send(address, frame);
   }
 }
