@@ -42,6 +42,11 @@ export type Upcall =
       readonly order: Order;
       /** Unique across the group: `${sender}:${viewId}:${seqno}`. */
       readonly id: string;
+      /**
+       * Not a copy: the member may keep these bytes (as part of a frame it retransmits until the
+       * message is stable), and of its own messages they are what was passed to send(). Read them,
+       * copy what outlives the upcall if it may be modified, never modify them.
+       */
       readonly payload: Uint8Array;
     }
   /** Take a snapshot of the app state now (at this exact point of the delivery sequence) and hand

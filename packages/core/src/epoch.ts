@@ -20,15 +20,10 @@ export interface Message {
   readonly vectorClock: readonly number[];
 }
 
-interface SequencedUnit {
-  readonly seqno: number;
-  readonly unit: Unit;
-}
-
 type DataFrame = Extract<Frame, { kind: 'data' }>;
 
 export class Epoch {
-  readonly streams: Stream<SequencedUnit>[];
+  readonly streams: Stream<Unit>[];
   readonly digests: DigestTable;
   /**
    * Digests reported before each member promised a flush: the acknowledgements safe delivery
@@ -54,7 +49,7 @@ export class Epoch {
     maxAheadUnits: number,
   ) {
     const n = view.members.length;
-    this.streams = Array.from({ length: n }, () => new Stream<SequencedUnit>(maxAheadUnits));
+    this.streams = Array.from({ length: n }, () => new Stream<Unit>(maxAheadUnits));
     this.reassemblers = Array.from({ length: n }, () => new Reassembler());
     this.firstClocks = new Array(n).fill(undefined);
     this.digests = new DigestTable(n);
@@ -90,10 +85,12 @@ export class Epoch {
     if (frame.senderIndex === this.selfIndex) return;
     const stream = this.streams[frame.senderIndex];
     if (!stream) return;
-    const ready = stream.accept(frame.seqno, { seqno: frame.seqno, unit: frame.unit }, bytes);
-    if (!ready) return;
+    const accepted = stream.accept(frame.seqno, frame.unit, bytes);
+    if (accepted === 'ignored') return;
     this.unreportedBytes += bytes.length;
-    for (const { seqno, unit } of ready) this.process(frame.senderIndex, seqno, unit);
+    if (accepted === 'held') return;
+    this.process(frame.senderIndex, frame.seqno, frame.unit);
+    for (let unit = stream.takeNext(); unit; unit = stream.takeNext()) this.process(frame.senderIndex, stream.contiguous, unit);
   }
 
   private process(senderIndex: number, seqno: number, unit: Unit): void {
@@ -109,14 +106,14 @@ export class Epoch {
     }
     if (unit.first) this.firstClocks[senderIndex] = unit.vectorClock;
     const reassembler = this.reassemblers[senderIndex]!;
-    const complete = reassembler.push({ seqno, ...unit });
-    if (!complete) return;
+    const payload = reassembler.push(seqno, unit);
+    if (!payload) return;
     const message: Message = {
       senderIndex,
-      firstSeqno: complete.firstSeqno,
+      firstSeqno: reassembler.completedFirstSeqno,
       lastSeqno: seqno,
       order: unit.order,
-      payload: complete.payload,
+      payload,
       vectorClock: this.firstClocks[senderIndex] ?? [],
     };
     switch (message.order) {
@@ -153,16 +150,19 @@ export class Epoch {
 
   /** Messages deliverable now, in an order that respects each message's ordering guarantee. */
   takeDeliverable(): Message[] {
-    const out = this.fifoReady;
-    this.fifoReady = [];
-    out.push(...this.causal.takeReady());
+    // Asked after every input: nothing is allocated when nothing is ready.
+    let out = this.fifoReady;
+    if (out.length > 0) this.fifoReady = [];
+    if (this.causal.size > 0) out = append(out, this.causal.takeReady());
     if (this.total.pendingCount > 0) {
       // Only called while this member is not frozen, so its own digest is an acknowledgement.
       this.safeAcks.update(this.selfIndex, this.received());
-      out.push(...this.total.takeReady((sender, seqno) => this.safeAcks.stable(sender) >= seqno));
+      out = append(out, this.total.takeReady(this.safelyStable));
     }
     return out;
   }
+
+  private readonly safelyStable = (sender: number, seqno: number): boolean => this.safeAcks.stable(sender) >= seqno;
 
   /** The end of the view: every message up to the cut not delivered yet, the same at every survivor. */
   finish(cut: readonly number[]): Message[] {
@@ -211,4 +211,12 @@ export class Epoch {
   bufferedMessages(): number {
     return this.fifoReady.length + this.causal.size + this.total.pendingCount;
   }
+}
+
+/** `to` with `more` appended (`more` itself when `to` is empty: an empty `to` may still be live). */
+function append<T>(to: T[], more: readonly T[]): T[] {
+  if (more.length === 0) return to;
+  if (to.length === 0) return more as T[];
+  for (const item of more) to.push(item);
+  return to;
 }

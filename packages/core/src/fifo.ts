@@ -21,12 +21,13 @@ export class Stream<U> {
   constructor(private readonly maxAheadUnits: number) {}
 
   /**
-   * Accepts a unit; returns the units that became contiguous, in order (possibly none).
-   * Duplicates and units too far ahead are ignored.
+   * Accepts a unit: 'ready' when it is the next in sequence (it becomes `contiguous`; takeNext()
+   * then yields the held units it unblocked), 'held' when it arrived ahead of a gap, 'ignored' for
+   * duplicates and units too far ahead.
    */
-  accept(seqno: number, unit: U, frame: Uint8Array): U[] | undefined {
-    if (seqno <= this.contiguous || this.outOfOrder.has(seqno)) return undefined;
-    if (seqno > this.contiguous + this.maxAheadUnits) return undefined;
+  accept(seqno: number, unit: U, frame: Uint8Array): 'ready' | 'held' | 'ignored' {
+    if (seqno <= this.contiguous || seqno > this.contiguous + this.maxAheadUnits) return 'ignored';
+    if (this.outOfOrder.size > 0 && this.outOfOrder.has(seqno)) return 'ignored';
     if (seqno > this.knownMax) this.knownMax = seqno;
     if (seqno > this.stableSeqno) {
       this.store.set(seqno, frame);
@@ -34,18 +35,20 @@ export class Stream<U> {
     }
     if (seqno !== this.contiguous + 1) {
       this.outOfOrder.set(seqno, unit);
-      return [];
+      return 'held';
     }
-    const ready = [unit];
     this.contiguous = seqno;
-    for (;;) {
-      const next = this.outOfOrder.get(this.contiguous + 1);
-      if (next === undefined) break;
-      this.outOfOrder.delete(this.contiguous + 1);
-      ready.push(next);
-      this.contiguous++;
-    }
-    return ready;
+    return 'ready';
+  }
+
+  /** The held unit that follows `contiguous`, if any; it becomes `contiguous`. */
+  takeNext(): U | undefined {
+    if (this.outOfOrder.size === 0) return undefined;
+    const next = this.outOfOrder.get(this.contiguous + 1);
+    if (next === undefined) return undefined;
+    this.outOfOrder.delete(this.contiguous + 1);
+    this.contiguous++;
+    return next;
   }
 
   /** Records a unit this member sent itself. */

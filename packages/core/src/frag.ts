@@ -10,7 +10,6 @@ export function fragment(payload: Uint8Array, chunkBytes: number): Uint8Array[] 
 }
 
 export interface Fragment {
-  readonly seqno: number;
   readonly first: boolean;
   readonly last: boolean;
   readonly messageBytes: number;
@@ -21,50 +20,65 @@ export interface Fragment {
  * Reassembles one sender's fragments. The fifo layer hands them over in seqno order without gaps,
  * so a message is a run first..last. A sender that breaks the framing loses the broken message
  * (counted), never the stream.
+ *
+ * A message of one fragment is its chunk itself, not a copy: a view into a frame the member keeps
+ * for retransmission until it is stable, so whoever takes the delivery must not modify it.
  */
 export class Reassembler {
-  private chunks: Uint8Array[] = [];
+  /** Chunks of the message in progress after its first (most messages have none). */
+  private readonly chunks: Uint8Array[] = [];
+  private firstChunk: Uint8Array | undefined;
   private receivedBytes = 0;
   private expectedBytes = 0;
   private firstSeqno = 0;
   private inProgress = false;
   malformed = 0;
 
-  /** Returns the complete message when `fragment` is its last piece. */
-  push(fragment: Fragment): { firstSeqno: number; payload: Uint8Array } | undefined {
+  /** Returns the complete message when `fragment` is its last piece; `firstSeqno` says where it began. */
+  push(seqno: number, fragment: Fragment): Uint8Array | undefined {
     if (fragment.first) {
       if (this.inProgress) this.malformed++;
-      this.chunks = [];
-      this.receivedBytes = 0;
+      this.chunks.length = 0;
+      this.firstChunk = fragment.chunk;
+      this.receivedBytes = fragment.chunk.length;
       this.expectedBytes = fragment.messageBytes;
-      this.firstSeqno = fragment.seqno;
+      this.firstSeqno = seqno;
       this.inProgress = true;
     } else if (!this.inProgress) {
       this.malformed++;
       return undefined;
+    } else {
+      this.chunks.push(fragment.chunk);
+      this.receivedBytes += fragment.chunk.length;
     }
-    this.chunks.push(fragment.chunk);
-    this.receivedBytes += fragment.chunk.length;
     if (this.receivedBytes > this.expectedBytes) return this.abandon();
     if (!fragment.last) return undefined;
     if (this.receivedBytes !== this.expectedBytes) return this.abandon();
     this.inProgress = false;
-    const firstSeqno = this.firstSeqno;
-    if (this.chunks.length === 1) return { firstSeqno, payload: this.chunks[0]!.slice() };
+    const first = this.firstChunk!;
+    this.firstChunk = undefined;
+    if (this.chunks.length === 0) return first;
     const payload = new Uint8Array(this.receivedBytes);
-    let offset = 0;
+    payload.set(first, 0);
+    let offset = first.length;
     for (const chunk of this.chunks) {
       payload.set(chunk, offset);
       offset += chunk.length;
     }
-    this.chunks = [];
-    return { firstSeqno, payload };
+    this.chunks.length = 0;
+    return payload;
+  }
+
+  /** The seqno of the first fragment of the message push() last completed. */
+  get completedFirstSeqno(): number {
+    return this.firstSeqno;
   }
 
   private abandon(): undefined {
     this.malformed++;
     this.inProgress = false;
-    this.chunks = [];
+    this.firstChunk = undefined;
+    this.chunks.length = 0;
     return undefined;
   }
 }

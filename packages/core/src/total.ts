@@ -19,31 +19,47 @@ interface Position extends OrderEntry {
   readonly orderUnitSeqno: number;
 }
 
-function key(senderIndex: number, messageSeqno: number): string {
-  return `${senderIndex}:${messageSeqno}`;
-}
-
 export class TotalOrder<M extends OrderedMessage> {
   /** Positions not yet delivered; `nextPosition` indexes the first. Compacted as it advances. */
   private positions: Position[] = [];
   private nextPosition = 0;
-  /** Data not yet delivered. The fifo layer below drops duplicates, so each key arrives once. */
-  private readonly data = new Map<string, M>();
+  /**
+   * Data not yet delivered, per sender index by first seqno (numbers, not composed string keys:
+   * this is looked up twice per message). The fifo layer below drops duplicates.
+   */
+  private readonly data: Map<number, M>[] = [];
+  private dataCount = 0;
   /** Entries the sequencer has yet to multicast. */
   private sequencerBacklog: OrderEntry[] = [];
 
   addData(message: M, isSequencer: boolean): void {
-    const k = key(message.senderIndex, message.firstSeqno);
-    if (this.data.has(k)) return;
-    this.data.set(k, message);
+    let ofSender = this.data[message.senderIndex];
+    if (ofSender === undefined) {
+      for (let i = this.data.length; i <= message.senderIndex; i++) this.data.push(new Map());
+      ofSender = this.data[message.senderIndex]!;
+    }
+    if (ofSender.has(message.firstSeqno)) return;
+    ofSender.set(message.firstSeqno, message);
+    this.dataCount++;
     if (isSequencer) this.sequencerBacklog.push({ senderIndex: message.senderIndex, messageSeqno: message.firstSeqno });
   }
 
   addOrder(entries: readonly OrderEntry[], orderUnitSeqno: number): void {
-    for (const entry of entries) this.positions.push({ ...entry, orderUnitSeqno });
+    for (const entry of entries) {
+      this.positions.push({ senderIndex: entry.senderIndex, messageSeqno: entry.messageSeqno, orderUnitSeqno });
+    }
+  }
+
+  private find(senderIndex: number, messageSeqno: number): M | undefined {
+    return this.data[senderIndex]?.get(messageSeqno);
   }
 
   takeSequencerBacklog(maxEntries: number): OrderEntry[] {
+    if (this.sequencerBacklog.length <= maxEntries) {
+      const all = this.sequencerBacklog;
+      this.sequencerBacklog = [];
+      return all;
+    }
     const batch = this.sequencerBacklog.slice(0, maxEntries);
     this.sequencerBacklog = this.sequencerBacklog.slice(batch.length);
     return batch;
@@ -57,8 +73,7 @@ export class TotalOrder<M extends OrderedMessage> {
   waitingForStability(): boolean {
     const position = this.positions[this.nextPosition];
     if (!position) return false;
-    const message = this.data.get(key(position.senderIndex, position.messageSeqno));
-    return message?.order === 'safe';
+    return this.find(position.senderIndex, position.messageSeqno)?.order === 'safe';
   }
 
   /**
@@ -69,11 +84,10 @@ export class TotalOrder<M extends OrderedMessage> {
     const out: M[] = [];
     while (this.nextPosition < this.positions.length) {
       const position = this.positions[this.nextPosition]!;
-      const k = key(position.senderIndex, position.messageSeqno);
-      const message = this.data.get(k);
+      const message = this.find(position.senderIndex, position.messageSeqno);
       if (!message) break;
       if (message.order === 'safe' && !(stable(message.senderIndex, message.lastSeqno) && stable(0, position.orderUnitSeqno))) break;
-      this.take(k, message, out);
+      this.take(message, out);
       this.nextPosition++;
     }
     if (this.nextPosition > 1024 && this.nextPosition * 2 > this.positions.length) {
@@ -94,24 +108,26 @@ export class TotalOrder<M extends OrderedMessage> {
     for (; this.nextPosition < this.positions.length; this.nextPosition++) {
       const position = this.positions[this.nextPosition]!;
       if (position.orderUnitSeqno > (cut[0] ?? 0)) break;
-      const k = key(position.senderIndex, position.messageSeqno);
-      const message = this.data.get(k);
-      if (message && withinCut(message)) this.take(k, message, out);
+      const message = this.find(position.senderIndex, position.messageSeqno);
+      if (message && withinCut(message)) this.take(message, out);
     }
-    const unordered = [...this.data.entries()]
-      .filter(([, message]) => withinCut(message))
-      .sort(([, a], [, b]) => a.senderIndex - b.senderIndex || a.firstSeqno - b.firstSeqno);
-    for (const [k, message] of unordered) this.take(k, message, out);
-    this.data.clear();
+    const unordered = this.data
+      .flatMap((ofSender) => [...ofSender.values()])
+      .filter(withinCut)
+      .sort((a, b) => a.senderIndex - b.senderIndex || a.firstSeqno - b.firstSeqno);
+    for (const message of unordered) this.take(message, out);
+    this.data.length = 0;
+    this.dataCount = 0;
     return out;
   }
 
-  private take(k: string, message: M, out: M[]): void {
-    this.data.delete(k);
+  private take(message: M, out: M[]): void {
+    this.data[message.senderIndex]!.delete(message.firstSeqno);
+    this.dataCount--;
     out.push(message);
   }
 
   get pendingCount(): number {
-    return this.data.size;
+    return this.dataCount;
   }
 }

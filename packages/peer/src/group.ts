@@ -21,17 +21,20 @@ import {
   memberIdOf,
 } from './envelope.js';
 import { LivenessGate } from './freshness.js';
-import { Monitor } from './monitor.js';
+import { Monitor, type MonitorJob } from './monitor.js';
 import {
   NoReplyReason,
-  decodeBodyBytes,
+  decodeEncodedBody,
   decodePayload,
   encodeBody,
   encodeMessage,
   encodeNoReply,
   encodeReply,
+  ownCopy,
   validateKind,
+  type Body,
   type Data,
+  type EncodedBody,
 } from './payload.js';
 import { ReplyGatherer, validateRepliesWanted, type RepliesWanted, type Reply } from './replies.js';
 import type { TraceSink } from './trace.js';
@@ -234,7 +237,7 @@ interface PendingSend {
 }
 
 /** One incarnation: one core Member and what belongs to it alone. */
-interface Incarnation {
+export interface Incarnation {
   readonly member: MemberLike;
   readonly header: Uint8Array;
   /** Keyed groups: holds frames from outside the view until their sender proves it is live (freshness.ts). */
@@ -435,8 +438,15 @@ export class GroupRuntime implements Group {
   private toCore(incarnation: Incarnation, sender: MemberId, payload: Uint8Array): void {
     if (this.current !== incarnation) return;
     const address = addressOf(sender);
-    if (address !== undefined) this.knownMembers.set(address, sender);
-    this.input(() => incarnation.member.receive(sender, payload, this.host.clock.now()));
+    if (address !== undefined && this.knownMembers.get(address) !== sender) this.knownMembers.set(address, sender);
+    // input(), without a closure per frame.
+    if (this.status === 'left') return;
+    try {
+      incarnation.member.receive(sender, payload, this.host.clock.now());
+    } catch (error) {
+      this.emitError(error);
+    }
+    this.scheduleDrain();
   }
 
   linkDown(address: PeerAddress): void {
@@ -593,8 +603,10 @@ export class GroupRuntime implements Group {
   // ---------------------------------------------------------------- upcalls, in the core's order
 
   private upcall(incarnation: Incarnation, upcall: Upcall): void {
-    const record = traceRecord(this.name, incarnation.member.self, upcall);
-    if (record && this.host.trace) this.host.trace.write(JSON.stringify(record));
+    if (this.host.trace) {
+      const record = traceRecord(this.name, incarnation.member.self, upcall);
+      if (record) this.host.trace.write(JSON.stringify(record));
+    }
     switch (upcall.type) {
       case 'view': {
         this.inMinority = false;
@@ -679,7 +691,8 @@ export class GroupRuntime implements Group {
       // Replies travel to the whole group; only the requester listens.
       if (payload.requester !== self) return;
       if (payload.type === 'reply') {
-        incarnation.gatherer.reply(payload.requestNo, { sender: upcall.sender, data: payload.body.data, bytes: payload.body.bytes });
+        const body = upcall.sender === self ? payload.body : ownCopy(payload.body);
+        incarnation.gatherer.reply(payload.requestNo, { sender: upcall.sender, data: body.data, bytes: body.bytes });
       } else {
         incarnation.gatherer.noReply(payload.requestNo, upcall.sender);
       }
@@ -688,78 +701,53 @@ export class GroupRuntime implements Group {
     if (upcall.sender === self && payload.requestNo !== undefined) {
       incarnation.gatherer.delivered(payload.requestNo, incarnation.protocolView?.members ?? [self]);
     }
-    const requestNo = payload.requestNo;
-    let replied = false;
-    const answer = (encode: () => Uint8Array | undefined, local: () => void): void => {
-      if (this.current !== incarnation || this.status === 'left') return; // nobody waits any more
-      if (upcall.sender === self) {
-        local();
-        return;
+    // The core's payload of another member's message is a view into a frame it keeps for
+    // retransmission: the app gets its own copy. Our own payload was encoded for this send alone.
+    const body = upcall.sender === self ? payload.body : ownCopy(payload.body);
+    this.monitor.enqueue(new Delivery(this, incarnation, upcall, payload.kind, payload.requestNo, body));
+  }
+
+  /** Runs a delivery's handler in the monitor; answers 'no handler' or 'declined' to a request left without a reply. */
+  runDelivery(delivery: Delivery): void | Promise<void> {
+    const handler = this.handlers.get(delivery.kind);
+    if (!handler) {
+      const listeners = this.listeners.get('message');
+      if (!listeners || listeners.size === 0) this.counters.unhandled++;
+      else this.emit('message', delivery);
+      delivery.noReply(NoReplyReason.NoHandler);
+      return;
+    }
+    let result: void | Promise<void>;
+    try {
+      result = handler(delivery);
+    } catch (error) {
+      delivery.noReply(NoReplyReason.Declined);
+      throw error;
+    }
+    if (!result || typeof (result as Promise<void>).then !== 'function') {
+      delivery.noReply(NoReplyReason.Declined);
+      return;
+    }
+    return Promise.resolve(result).finally(() => delivery.noReply(NoReplyReason.Declined));
+  }
+
+  /** Sends the answer to a request (or, for our own request, hands it to the gatherer). */
+  answer(incarnation: Incarnation, requester: MemberId, requestNo: number, answer: EncodedBody | NoReplyReason): void {
+    if (this.current !== incarnation || this.status === 'left') return; // nobody waits any more
+    const self = incarnation.member.self;
+    if (requester === self) {
+      if (typeof answer === 'number') {
+        incarnation.gatherer.noReply(requestNo, self);
+      } else {
+        const decoded = decodeEncodedBody(answer);
+        incarnation.gatherer.reply(requestNo, { sender: self, data: decoded.data, bytes: decoded.bytes });
       }
-      const bytes = encode();
-      if (bytes) incarnation.member.send('fifo', bytes, this.host.clock.now());
-      this.scheduleDrain();
-    };
-    const noReply = (reason: NoReplyReason): void => {
-      if (requestNo === undefined || replied) return;
-      replied = true;
-      try {
-        answer(
-          () => encodeNoReply(upcall.sender, requestNo, reason),
-          () => incarnation.gatherer.noReply(requestNo, self),
-        );
-      } catch {
-        // Best effort: if it cannot be sent, the requester's timeout or view change covers it.
-      }
-    };
-    let release: () => void = () => undefined;
-    const message: Message = {
-      sender: upcall.sender,
-      kind: payload.kind,
-      data: payload.body.data,
-      bytes: payload.body.bytes,
-      order: upcall.order,
-      viewId: upcall.viewId,
-      id: upcall.id,
-      wantsReply: requestNo !== undefined,
-      reply: (value?: Data) => {
-        if (requestNo === undefined) throw new SynodError('INVALID_ARGUMENT', `the sender of '${payload.kind}' asked for no replies`);
-        if (replied) throw new SynodError('INVALID_ARGUMENT', `already replied to '${payload.kind}' ${upcall.id}`);
-        const body = encodeBody(value);
-        replied = true;
-        answer(
-          () => encodeReply(upcall.sender, requestNo, body),
-          () => {
-            const decoded = decodeBodyBytes(body)!;
-            incarnation.gatherer.reply(requestNo, { sender: self, data: decoded.data, bytes: decoded.bytes });
-          },
-        );
-      },
-      leaveMonitor: () => release(),
-    };
-    this.monitor.enqueue((releaseMonitor) => {
-      release = releaseMonitor;
-      const handler = this.handlers.get(payload.kind);
-      if (!handler) {
-        const listeners = this.listeners.get('message');
-        if (!listeners || listeners.size === 0) this.counters.unhandled++;
-        else this.emit('message', message);
-        noReply(NoReplyReason.NoHandler);
-        return;
-      }
-      let result: void | Promise<void>;
-      try {
-        result = handler(message);
-      } catch (error) {
-        noReply(NoReplyReason.Declined);
-        throw error;
-      }
-      if (!result || typeof (result as Promise<void>).then !== 'function') {
-        noReply(NoReplyReason.Declined);
-        return;
-      }
-      return Promise.resolve(result).finally(() => noReply(NoReplyReason.Declined));
-    });
+      return;
+    }
+    const bytes =
+      typeof answer === 'number' ? encodeNoReply(requester, requestNo, answer) : encodeReply(requester, requestNo, answer);
+    incarnation.member.send('fifo', bytes, this.host.clock.now());
+    this.scheduleDrain();
   }
 
   /** Resolve join (or report a rejoin) once the incarnation's first view and state are in. */
@@ -819,7 +807,15 @@ export class GroupRuntime implements Group {
 
   // ---------------------------------------------------------------- sending
 
-  private async cast(order: Order, kind: string, data: Data, options: SendOptions | undefined): Promise<Sent | Reply[]> {
+  private cast(order: Order, kind: string, data: Data, options: SendOptions | undefined): Promise<Sent | Reply[]> {
+    try {
+      return this.castOrThrow(order, kind, data, options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private castOrThrow(order: Order, kind: string, data: Data, options: SendOptions | undefined): Promise<Sent | Reply[]> {
     if (this.status === 'left') throw new SynodError('NOT_JOINED', `not a member of ${this.name} (left)`);
     validateKind(kind);
     if (options !== undefined && (typeof options !== 'object' || options === null)) {
@@ -843,7 +839,7 @@ export class GroupRuntime implements Group {
     const incarnation = this.current;
     const localId = incarnation.member.send(order, encodeMessage(kind, requestNo, body), this.host.clock.now());
     this.scheduleDrain();
-    const sent = new Promise<Sent>((resolve, reject) => incarnation.pendingSends.set(localId, { resolve, reject }));
+    const sent = new Promise<Sent>((resolve, reject) => void incarnation.pendingSends.set(localId, { resolve, reject }));
     if (requestNo === undefined || wanted === undefined) return sent;
 
     const replies = new Promise<Reply[]>((resolve, reject) => incarnation.gatherer.open(requestNo, wanted, resolve, reject, until));
@@ -879,6 +875,66 @@ export class GroupRuntime implements Group {
     const set = this.listeners.get('error');
     if (!set || set.size === 0) rethrowLater(error);
     else this.emit('error', error);
+  }
+}
+
+/** One delivery as the app sees it; its reply state lives here, not in closures made per message. */
+class Delivery implements Message, MonitorJob {
+  readonly sender: MemberId;
+  readonly data: unknown;
+  readonly bytes: Uint8Array;
+  readonly order: Order;
+  readonly viewId: number;
+  readonly id: string;
+  readonly wantsReply: boolean;
+  private replied = false;
+  private monitor: Monitor | undefined;
+  private token = 0;
+
+  constructor(
+    private readonly runtime: GroupRuntime,
+    private readonly incarnation: Incarnation,
+    upcall: Extract<Upcall, { type: 'deliver' }>,
+    readonly kind: string,
+    private readonly requestNo: number | undefined,
+    body: Body,
+  ) {
+    this.sender = upcall.sender;
+    this.data = body.data;
+    this.bytes = body.bytes;
+    this.order = upcall.order;
+    this.viewId = upcall.viewId;
+    this.id = upcall.id;
+    this.wantsReply = requestNo !== undefined;
+  }
+
+  run(monitor: Monitor, token: number): void | Promise<void> {
+    this.monitor = monitor;
+    this.token = token;
+    return this.runtime.runDelivery(this);
+  }
+
+  reply(value?: Data): void {
+    if (this.requestNo === undefined) throw new SynodError('INVALID_ARGUMENT', `the sender of '${this.kind}' asked for no replies`);
+    if (this.replied) throw new SynodError('INVALID_ARGUMENT', `already replied to '${this.kind}' ${this.id}`);
+    const body = encodeBody(value);
+    this.replied = true;
+    this.runtime.answer(this.incarnation, this.sender, this.requestNo, body);
+  }
+
+  leaveMonitor(): void {
+    this.monitor?.release(this.token);
+  }
+
+  /** Answers a request nobody replied to; best effort (a requester's timeout or view change covers a failure). */
+  noReply(reason: NoReplyReason): void {
+    if (this.requestNo === undefined || this.replied) return;
+    this.replied = true;
+    try {
+      this.runtime.answer(this.incarnation, this.sender, this.requestNo, reason);
+    } catch {
+      // Best effort: if it cannot be sent, the requester's timeout or view change covers it.
+    }
   }
 }
 

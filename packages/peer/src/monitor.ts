@@ -2,13 +2,25 @@
  * Runs a group's upcalls one at a time, in delivery order, even when a task is async: the Isis
  * monitor. A task may call `release()` to let the next one start while it carries on.
  */
-export type MonitorTask = (release: () => void) => void | PromiseLike<unknown>;
+export type MonitorTask = ((release: () => void) => void | PromiseLike<unknown>) | MonitorJob;
+
+/**
+ * A task as an object, so that what runs once per message needs no closures made per message:
+ * `monitor.release(token)` is its release().
+ */
+export interface MonitorJob {
+  run(monitor: Monitor, token: number): void | PromiseLike<unknown>;
+}
 
 export class Monitor {
   private readonly queue: MonitorTask[] = [];
   private running = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
+  /** The running task's token, whether it released the monitor, and what wakes the run loop then. */
+  private token = 0;
+  private released = false;
+  private wake: (() => void) | undefined;
 
   constructor(private readonly onError: (error: unknown) => void) {}
 
@@ -32,6 +44,15 @@ export class Monitor {
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
+  /** Lets the next task start while task `token` carries on; a no-op once it finished. */
+  release(token: number): void {
+    if (token !== this.token || this.released) return;
+    this.released = true;
+    const wake = this.wake;
+    this.wake = undefined;
+    wake?.();
+  }
+
   /** Drops tasks not yet started; a task already running is not interrupted. */
   close(): void {
     this.closed = true;
@@ -40,11 +61,11 @@ export class Monitor {
 
   private async run(): Promise<void> {
     for (let task = this.queue.shift(); task; task = this.queue.shift()) {
-      let release!: () => void;
-      const released = new Promise<void>((resolve) => (release = resolve));
+      const token = ++this.token;
+      this.released = false;
       let result: void | PromiseLike<unknown>;
       try {
-        result = task(release);
+        result = typeof task === 'function' ? task(() => this.release(token)) : task.run(this, token);
       } catch (error) {
         this.onError(error);
         continue;
@@ -54,7 +75,9 @@ export class Monitor {
           () => undefined,
           (error: unknown) => this.onError(error),
         );
-        await Promise.race([settled, released]);
+        // The promise that waits for release() is made only for tasks that did not finish at once.
+        if (!this.released) await Promise.race([settled, new Promise<void>((resolve) => (this.wake = resolve))]);
+        this.wake = undefined;
       }
     }
     this.running = false;

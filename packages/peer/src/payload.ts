@@ -1,4 +1,4 @@
-import { SynodError, type MemberId } from '@synod/core';
+import { InvariantViolation, SynodError, allocBytes, copyBytes, decodeUtf8, type MemberId } from '@synod/core';
 
 /**
  * What the peer layer puts inside a core message. Bytes are first-class: a Uint8Array body travels
@@ -53,41 +53,63 @@ export const MAX_KIND_BYTES = 255;
 const encoder = new TextEncoder();
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
+/** UTF-8 of short strings sent again and again (kinds, member ids), cached. */
+const shortStrings = new Map<string, Uint8Array>();
+function shortUtf8(value: string): Uint8Array {
+  let bytes = shortStrings.get(value);
+  if (bytes === undefined) {
+    bytes = encoder.encode(value);
+    if (value.length > 64) return bytes;
+    if (shortStrings.size >= 4096) shortStrings.clear();
+    shortStrings.set(value, bytes);
+  }
+  return bytes;
+}
+
+function shortStringBytes(value: string, what: string): Uint8Array {
+  const bytes = shortUtf8(value);
+  if (bytes.length > 255) throw new SynodError('INVALID_ARGUMENT', `${what} is longer than 255 UTF-8 bytes`);
+  return bytes;
+}
+
+function varuintBytes(value: number): number {
+  let length = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  return length;
+}
+
+/** Writes into a buffer sized beforehand: one allocation per payload. */
 class Writer {
-  private readonly parts: Uint8Array[] = [];
-  private length = 0;
+  readonly out: Uint8Array;
+  private at = 0;
+  constructor(length: number) {
+    this.out = allocBytes(length);
+  }
   byte(value: number): this {
-    return this.bytes(Uint8Array.of(value));
+    this.out[this.at++] = value;
+    return this;
   }
   bytes(value: Uint8Array): this {
-    this.parts.push(value);
-    this.length += value.length;
+    this.out.set(value, this.at);
+    this.at += value.length;
     return this;
   }
   /** LEB128 for any safe non-negative integer (arithmetic, not bitwise, past 2^31). */
   varuint(value: number): this {
-    const out: number[] = [];
     let rest = value;
     while (rest >= 0x80) {
-      out.push((rest % 0x80) | 0x80);
+      this.out[this.at++] = (rest % 0x80) | 0x80;
       rest = Math.floor(rest / 0x80);
     }
-    out.push(rest);
-    return this.bytes(Uint8Array.from(out));
+    this.out[this.at++] = rest;
+    return this;
   }
-  shortString(value: string, what: string): this {
-    const bytes = encoder.encode(value);
-    if (bytes.length > 255) throw new SynodError('INVALID_ARGUMENT', `${what} is longer than 255 UTF-8 bytes`);
+  shortString(bytes: Uint8Array): this {
     return this.byte(bytes.length).bytes(bytes);
   }
   finish(): Uint8Array {
-    const out = new Uint8Array(this.length);
-    let at = 0;
-    for (const part of this.parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    if (this.at !== this.out.length) throw new InvariantViolation(`payload sized ${this.out.length} bytes, wrote ${this.at}`);
+    return this.out;
   }
 }
 
@@ -124,22 +146,36 @@ class Reader {
     throw new Malformed('varuint too long');
   }
   shortString(): string {
-    return decoder.decode(this.take(this.byte()));
+    const length = this.byte();
+    if (this.at + length > this.bytes.length) throw new Malformed('truncated');
+    this.at += length;
+    return decodeUtf8(this.bytes, this.at - length, this.at);
   }
   end(): void {
     if (this.at !== this.bytes.length) throw new Malformed('trailing bytes');
   }
 }
 
+/**
+ * App data ready to travel: its tag and the bytes that follow it. A Uint8Array's own bytes, not a
+ * copy: the payload it goes into is encoded at once.
+ */
+export interface EncodedBody {
+  readonly tag: number;
+  readonly bytes: Uint8Array;
+}
+
+const NOTHING: EncodedBody = { tag: TAG_NONE, bytes: new Uint8Array(0) };
+
 /** Encodes app data as a tagged body. Throws SynodError INVALID_ARGUMENT for what cannot travel. */
-export function encodeBody(data: unknown): Uint8Array {
-  if (data === undefined) return Uint8Array.of(TAG_NONE);
-  if (data instanceof Uint8Array) return new Writer().byte(TAG_BYTES).bytes(data).finish();
-  if (data instanceof ArrayBuffer) return new Writer().byte(TAG_BYTES).bytes(new Uint8Array(data)).finish();
+export function encodeBody(data: unknown): EncodedBody {
+  if (data === undefined) return NOTHING;
+  if (data instanceof Uint8Array) return { tag: TAG_BYTES, bytes: data };
+  if (data instanceof ArrayBuffer) return { tag: TAG_BYTES, bytes: new Uint8Array(data) };
   if (ArrayBuffer.isView(data)) {
     throw new SynodError('INVALID_ARGUMENT', 'pass binary data as a Uint8Array (or an ArrayBuffer)');
   }
-  if (typeof data === 'string') return new Writer().byte(TAG_STRING).bytes(encoder.encode(data)).finish();
+  if (typeof data === 'string') return { tag: TAG_STRING, bytes: encoder.encode(data) };
   let json: string | undefined;
   try {
     json = JSON.stringify(data);
@@ -147,7 +183,13 @@ export function encodeBody(data: unknown): Uint8Array {
     throw new SynodError('INVALID_ARGUMENT', 'data is not JSON-serialisable', { cause });
   }
   if (json === undefined) throw new SynodError('INVALID_ARGUMENT', `data of type ${typeof data} is not JSON-serialisable`);
-  return new Writer().byte(TAG_JSON).bytes(encoder.encode(json)).finish();
+  return { tag: TAG_JSON, bytes: encoder.encode(json) };
+}
+
+/** The body as the receiver gets it, decoded from a fresh copy (so nothing is shared with the sender's data). */
+export function decodeEncodedBody(body: EncodedBody): Body {
+  const bytes = new Writer(1 + body.bytes.length).byte(body.tag).bytes(body.bytes).finish();
+  return decodeBody(new Reader(bytes));
 }
 
 function decodeBody(reader: Reader): Body {
@@ -177,27 +219,39 @@ function decodeBody(reader: Reader): Body {
   }
 }
 
+/** The body with bytes of its own (a copy), for an app that may keep or modify them. */
+export function ownCopy(body: Body): Body {
+  const bytes = copyBytes(body.bytes);
+  return { bytes, data: body.data === body.bytes ? bytes : body.data };
+}
+
 export function validateKind(kind: unknown): asserts kind is string {
   if (typeof kind !== 'string' || kind.length === 0) {
     throw new SynodError('INVALID_ARGUMENT', 'a message kind must be a non-empty string');
   }
-  if (encoder.encode(kind).length > MAX_KIND_BYTES) {
+  if (shortUtf8(kind).length > MAX_KIND_BYTES) {
     throw new SynodError('INVALID_ARGUMENT', `a message kind must be at most ${MAX_KIND_BYTES} UTF-8 bytes`);
   }
 }
 
-export function encodeMessage(kind: string, requestNo: number | undefined, body: Uint8Array): Uint8Array {
-  const writer = new Writer().byte(MESSAGE).byte(requestNo === undefined ? 0 : 1);
+export function encodeMessage(kind: string, requestNo: number | undefined, body: EncodedBody): Uint8Array {
+  const kindBytes = shortStringBytes(kind, 'kind');
+  const length = 2 + (requestNo === undefined ? 0 : varuintBytes(requestNo)) + 1 + kindBytes.length + 1 + body.bytes.length;
+  const writer = new Writer(length).byte(MESSAGE).byte(requestNo === undefined ? 0 : 1);
   if (requestNo !== undefined) writer.varuint(requestNo);
-  return writer.shortString(kind, 'kind').bytes(body).finish();
+  return writer.shortString(kindBytes).byte(body.tag).bytes(body.bytes).finish();
 }
 
-export function encodeReply(requester: MemberId, requestNo: number, body: Uint8Array): Uint8Array {
-  return new Writer().byte(REPLY).shortString(requester, 'member id').varuint(requestNo).bytes(body).finish();
+export function encodeReply(requester: MemberId, requestNo: number, body: EncodedBody): Uint8Array {
+  const requesterBytes = shortStringBytes(requester, 'member id');
+  const length = 1 + 1 + requesterBytes.length + varuintBytes(requestNo) + 1 + body.bytes.length;
+  return new Writer(length).byte(REPLY).shortString(requesterBytes).varuint(requestNo).byte(body.tag).bytes(body.bytes).finish();
 }
 
 export function encodeNoReply(requester: MemberId, requestNo: number, reason: NoReplyReason): Uint8Array {
-  return new Writer().byte(NO_REPLY).shortString(requester, 'member id').varuint(requestNo).byte(reason).finish();
+  const requesterBytes = shortStringBytes(requester, 'member id');
+  const length = 1 + 1 + requesterBytes.length + varuintBytes(requestNo) + 1;
+  return new Writer(length).byte(NO_REPLY).shortString(requesterBytes).varuint(requestNo).byte(reason).finish();
 }
 
 /** The decoded payload, or undefined when it is malformed. Never throws. */
@@ -229,15 +283,6 @@ export function decodePayload(bytes: Uint8Array): PeerPayload | undefined {
       default:
         return undefined;
     }
-  } catch {
-    return undefined;
-  }
-}
-
-/** Decodes a body encoded by encodeBody (used for local short-circuited replies). */
-export function decodeBodyBytes(bytes: Uint8Array): Body | undefined {
-  try {
-    return decodeBody(new Reader(bytes));
   } catch {
     return undefined;
   }
