@@ -13,7 +13,7 @@ import { nodeDatachannel, wrtc } from '../src/rtc-node.js';
 import type { RtcImplementation } from '../src/rtc.js';
 import type { SimplePeerSignal } from '../src/signal.js';
 
-function waitFor(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+function waitFor(condition: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   return new Promise((resolve, reject) => {
     const poll = () => {
@@ -44,7 +44,7 @@ async function interop(implementation: RtcImplementation, linkInitiates: boolean
       controlLabel: 'synod-control',
       highWaterBytes: 1 << 20,
       maxQueuedBytes: 1 << 20,
-      connectTimeoutMs: 10_000,
+      connectTimeoutMs: 30_000,
       disconnectedGraceMs: 3000,
     },
     {
@@ -95,7 +95,7 @@ describe('interop with a simple-peer 9.11.1 app (@roamhq/wrtc)', () => {
     ['node-datachannel', () => nodeDatachannel({ bindAddress: '127.0.0.1' })],
     ['@roamhq/wrtc', () => wrtc()],
   ] as const) {
-    it(`a Link on ${name} connects to simple-peer, either side initiating, and they exchange messages`, { timeout: 40_000 }, async () => {
+    it(`a Link on ${name} connects to simple-peer, either side initiating, and they exchange messages`, { timeout: 120_000 }, async () => {
       await interop(await make(), true);
       await interop(await make(), false);
     });
