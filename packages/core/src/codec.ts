@@ -80,6 +80,7 @@ export function allocBytes(length: number): Uint8Array {
 
 /** The first `length` bytes of `bytes`; when it is the latest allocation, the rest goes back to the slab. */
 function trimAllocation(bytes: Uint8Array, length: number): Uint8Array {
+  if (length === bytes.length) return bytes;
   if (bytes.buffer === slab && ((bytes.byteOffset + bytes.length + 7) & ~7) === slabUsed) {
     // Never written past `length` (a writer only writes what it reserved and used), so still zero.
     slabUsed = (bytes.byteOffset + length + 7) & ~7;
@@ -92,6 +93,13 @@ export function copyBytes(source: Uint8Array): Uint8Array {
   const bytes = allocBytes(source.length);
   bytes.set(source);
   return bytes;
+}
+
+/** How many bytes Writer.varint writes for `value`. */
+export function varintBytes(value: number): number {
+  let length = 1;
+  for (let rest = value; rest >= 0x80; rest = Math.floor(rest / 0x80)) length++;
+  return length;
 }
 
 export class Writer {

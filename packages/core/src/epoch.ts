@@ -187,14 +187,7 @@ export class Epoch {
 
   /** Stored frames of `senderIndex` in [from, to], for retransmission. */
   stored(senderIndex: number, from: number, to: number, maxUnits: number): Uint8Array[] {
-    const stream = this.streams[senderIndex];
-    if (!stream) return [];
-    const out: Uint8Array[] = [];
-    for (let seqno = from; seqno <= to && out.length < maxUnits; seqno++) {
-      const frame = stream.store.get(seqno);
-      if (frame) out.push(frame);
-    }
-    return out;
+    return this.streams[senderIndex]?.storedFrames(from, to, maxUnits) ?? [];
   }
 
   /** Bytes of this member's own units that not every member holds yet (the flow-control credit used). */

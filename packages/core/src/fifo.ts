@@ -7,13 +7,62 @@ export interface StoredUnit {
   readonly frame: Uint8Array;
 }
 
+/**
+ * Frames by seqno, all at or above a floor that only rises: a ring of slots rather than a Map,
+ * which cost a hash insert and delete per unit and a large table for the GC to copy. It spans
+ * from the floor to the highest seqno held: at most the unstable units and maxAheadUnits more.
+ */
+class FrameRing {
+  private slots: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(64).fill(undefined);
+  private floor = 1;
+
+  get(seqno: number): Uint8Array | undefined {
+    if (seqno < this.floor || seqno - this.floor >= this.slots.length) return undefined;
+    // `&` takes seqno modulo 2^32 first, which keeps the low bits of any safe integer.
+    return this.slots[seqno & (this.slots.length - 1)];
+  }
+
+  /** `seqno` is at least the floor. */
+  set(seqno: number, frame: Uint8Array): void {
+    if (seqno - this.floor >= this.slots.length) this.grow(seqno - this.floor + 1);
+    this.slots[seqno & (this.slots.length - 1)] = frame;
+  }
+
+  /** Drops every frame below `floor`; returns how many bytes they held. */
+  raiseFloor(floor: number): number {
+    let freedBytes = 0;
+    const end = Math.min(floor, this.floor + this.slots.length);
+    for (let seqno = this.floor; seqno < end; seqno++) {
+      const slot = seqno & (this.slots.length - 1);
+      const frame = this.slots[slot];
+      if (frame !== undefined) {
+        freedBytes += frame.length;
+        this.slots[slot] = undefined;
+      }
+    }
+    this.floor = Math.max(this.floor, floor);
+    return freedBytes;
+  }
+
+  private grow(span: number): void {
+    let capacity = this.slots.length * 2;
+    while (capacity < span) capacity *= 2;
+    const slots = new Array<Uint8Array | undefined>(capacity).fill(undefined);
+    for (let seqno = this.floor; seqno < this.floor + this.slots.length; seqno++) {
+      const frame = this.slots[seqno & (this.slots.length - 1)];
+      if (frame !== undefined) slots[seqno & (capacity - 1)] = frame;
+    }
+    this.slots = slots;
+  }
+}
+
 export class Stream<U> {
   /** Highest seqno received with no gap before it (0: none). */
   contiguous = 0;
   /** Highest seqno anyone is known to hold. */
   knownMax = 0;
   /** Encoded frames kept for retransmission, by seqno, until stable. */
-  readonly store = new Map<number, Uint8Array>();
+  private readonly store = new FrameRing();
   storedBytes = 0;
   private readonly outOfOrder = new Map<number, U>();
   private stableSeqno = 0;
@@ -66,14 +115,23 @@ export class Stream<U> {
   /** Garbage-collects every unit up to `seqno`, which every member holds. */
   stabilize(seqno: number): void {
     if (seqno <= this.stableSeqno) return;
-    for (let s = this.stableSeqno + 1; s <= seqno; s++) {
-      const frame = this.store.get(s);
-      if (frame) {
-        this.storedBytes -= frame.length;
-        this.store.delete(s);
-      }
-    }
+    this.storedBytes -= this.store.raiseFloor(seqno + 1);
     this.stableSeqno = seqno;
+  }
+
+  /**
+   * Kept frames in [from, to], at most maxUnits. Only the seqnos that can be kept are visited
+   * (above stable, at most maxAheadUnits past contiguous), so a NAK for [1, 2^53] costs no more
+   * than one for what exists.
+   */
+  storedFrames(from: number, to: number, maxUnits: number): Uint8Array[] {
+    const out: Uint8Array[] = [];
+    const last = Math.min(to, this.contiguous + this.maxAheadUnits);
+    for (let seqno = Math.max(from, this.stableSeqno + 1); seqno <= last && out.length < maxUnits; seqno++) {
+      const frame = this.store.get(seqno);
+      if (frame) out.push(frame);
+    }
+    return out;
   }
 
   get stable(): number {

@@ -2,7 +2,7 @@
  * The wire format: one frame per datagram, `[version][kind][group][body]`. Every decoder treats
  * its input as hostile; decodeFrame throws DecodeError, which the member counts and drops.
  */
-import { DecodeError, Reader, Writer, encodeUtf8 } from './codec.js';
+import { DecodeError, Reader, Writer, encodeUtf8, varintBytes } from './codec.js';
 
 export const WIRE_VERSION = 1;
 /** Bounds on lists carried by frames: a group is never larger than this. */
@@ -131,14 +131,27 @@ export function dataHeaderBytes(group: string, memberCount: number): number {
   return 2 + 5 + encodeUtf8(group).length + 4 * 9 + 5 + (memberCount + 1) * 9;
 }
 
+/** The exact length of a data frame carrying a fragment: its bytes are then allocated once, to size. */
+function fragmentFrameBytes(groupBytes: number, frame: Extract<Frame, { kind: 'data' }>): number | undefined {
+  const unit = frame.unit;
+  if (unit.order === 'order') return undefined;
+  let length = 2 + varintBytes(groupBytes) + groupBytes;
+  length += varintBytes(frame.viewId) + varintBytes(frame.senderIndex) + varintBytes(frame.seqno) + 1;
+  if (unit.first) {
+    length += varintBytes(unit.messageBytes);
+    if (unit.order === 'causal') {
+      const clock = unit.vectorClock ?? [];
+      length += varintBytes(clock.length);
+      for (const value of clock) length += varintBytes(value);
+    }
+  }
+  return length + unit.chunk.length;
+}
+
 export function encodeFrame(group: string, frame: Frame): Uint8Array {
-  const payloadBytes =
-    frame.kind === 'data' && frame.unit.order !== 'order'
-      ? frame.unit.chunk.length + 9 * (frame.unit.vectorClock?.length ?? 0)
-      : frame.kind === 'xferChunk'
-        ? frame.data.length
-        : 0;
-  const writer = new Writer(64 + group.length * 3 + payloadBytes);
+  const groupBytes = encodeUtf8(group).length;
+  const exactBytes = frame.kind === 'data' ? fragmentFrameBytes(groupBytes, frame) : undefined;
+  const writer = new Writer(exactBytes ?? 64 + groupBytes + (frame.kind === 'xferChunk' ? frame.data.length : 0));
   writer.u8(WIRE_VERSION).u8(KIND_CODES.get(frame.kind)!).string(group);
   switch (frame.kind) {
     case 'data': {
