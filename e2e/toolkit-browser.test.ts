@@ -36,40 +36,12 @@ import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { startSignalingServer, type SignalingServer } from '@synod/signaling/server';
 import { CHROMIUM, bundlePage, launchChromium, servePage } from './chromium.js';
 import { INITIAL_BALANCE, type ReportEvent } from './toolkit-browser/harness.js';
+import { checkOnlyDeadKeysMoved, checkSnapshotAmidPayments, infos, sameView, sectionLog, until, type Handle, type Info, type Replicas } from './toolkit-browser/runner.js';
 
 const MEMBER_SCRIPT = fileURLToPath(new URL('./toolkit-browser/member.ts', import.meta.url));
 const PAGE_SCRIPT = fileURLToPath(new URL('./toolkit-browser/page.ts', import.meta.url));
 const ROOM = 'toolkit-e2e';
 const KEYS = Array.from({ length: 48 }, (_, i) => `key-${i}`);
-
-interface Handle {
-  readonly name: string;
-  call<T = any>(method: string, ...args: unknown[]): Promise<T>;
-}
-interface Info {
-  memberId: string;
-  viewId: number;
-  members: string[];
-  leader: string | undefined;
-  isLeader: boolean;
-  tokenHolder: string | undefined;
-  primary: string | undefined;
-}
-interface Replicas {
-  map: [string, unknown][];
-  counter: number;
-  log: unknown[];
-  versions: number[];
-  digests: number[];
-  loads: string[];
-}
-interface Section {
-  readonly tool: ReportEvent['tool'];
-  readonly member: string;
-  readonly fence: number;
-  readonly enterMs: number;
-  exitMs: number | undefined;
-}
 
 let child: ChildProcess | undefined;
 let server: SignalingServer | undefined;
@@ -85,38 +57,7 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-// ---------------------------------------------------------------- critical sections, on the runner's clock
-
-const sections: Section[] = [];
-const violations: string[] = [];
-function record(event: ReportEvent): void {
-  const now = Date.now();
-  if (event.what === 'enter') {
-    const inside = sections.filter((s) => s.tool === event.tool && s.exitMs === undefined);
-    if (inside.length > 0) violations.push(`${event.tool} ${event.fence} at ${event.member} entered while ${JSON.stringify(inside)}`);
-    sections.push({ tool: event.tool, member: event.member, fence: event.fence, enterMs: now, exitMs: undefined });
-  } else {
-    const open = sections.find((s) => s.tool === event.tool && s.member === event.member && s.fence === event.fence && s.exitMs === undefined);
-    if (open) open.exitMs = now;
-    else violations.push(`exit without entry: ${JSON.stringify(event)}`);
-  }
-}
-/** A member that died inside its section left it when it died. */
-function endSectionsOf(member: string, atMs: number): void {
-  for (const section of sections) if (section.member === member && section.exitMs === undefined) section.exitMs = atMs;
-}
-function checkSections(tool: ReportEvent['tool']): Section[] {
-  assert.deepEqual(violations, [], 'no member entered a section while another was inside, no exit without entry');
-  const mine = sections.filter((s) => s.tool === tool).sort((a, b) => a.enterMs - b.enterMs);
-  for (let i = 1; i < mine.length; i++) {
-    const [previous, next] = [mine[i - 1]!, mine[i]!];
-    assert.ok(previous.exitMs !== undefined && previous.exitMs <= next.enterMs, `${tool} sections overlap: ${JSON.stringify([previous, next])}`);
-    if (tool === 'lock') assert.ok(next.fence > previous.fence, `fencing tokens rise: ${JSON.stringify([previous, next])}`);
-    // The token's generation rises with every pass; a holder that takes it again while idle keeps it.
-    else assert.ok(next.fence > previous.fence || (next.fence === previous.fence && next.member === previous.member), `token generations: ${JSON.stringify([previous, next])}`);
-  }
-  return mine;
-}
+const { sections, record, endSectionsOf, check: checkSections } = sectionLog();
 
 // ---------------------------------------------------------------- members
 
@@ -162,19 +103,6 @@ async function startPage(page: Page, name: string, signaling: string): Promise<H
     call: (method, ...args) => page.evaluate(([method, args]) => (globalThis as any).toolsTest.call(method, args), [method, args] as const),
   };
 }
-
-async function until<T>(what: string, probe: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (done(value)) return value;
-    if (Date.now() > deadline) assert.fail(`timed out waiting for ${what}: ${JSON.stringify(value).slice(0, 1500)}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-const infos = (handles: readonly Handle[]) => Promise.all(handles.map((h) => h.call<Info>('info')));
-const sameView = (all: Info[], size: number) => all.every((i) => i.members.length === size && i.viewId === all[0]!.viewId);
 
 describe('every toolkit tool in two Chromium pages and a Node process over WebRTC', { skip: !existsSync(CHROMIUM) && `no ${CHROMIUM}` }, () => {
   let signaling = '';
@@ -270,15 +198,7 @@ describe('every toolkit tool in two Chromium pages and a Node process over WebRT
     assert.equal(new Set(lockSections.map((s) => s.member)).size, 3);
 
     // snapshot: payments fly between all three while a page takes a snapshot; money is conserved in the cut.
-    const paying = Promise.all(all.map((h) => h.call('pay', 60, 10)));
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    const cut = await p2.call('snapshot');
-    await paying;
-    assert.deepEqual([...cut.members].sort(), [...ids].sort());
-    const recorded = Object.values(cut.states as Record<string, number>).reduce((a, b) => a + b, 0);
-    assert.equal(recorded + cut.inFlight, 3 * INITIAL_BALANCE, `states ${JSON.stringify(cut.states)} + in flight ${cut.inFlight} (${cut.inFlightMessages} messages)`);
-    await until('every payment delivered', () => Promise.all(all.map((h) => h.call<number>('money'))), (m) => m.reduce((a, b) => a + b, 0) === 3 * INITIAL_BALANCE);
-    console.log(`# snapshot: states ${JSON.stringify(Object.values(cut.states))}, ${cut.inFlightMessages} payments (${cut.inFlight}) in flight`);
+    await checkSnapshotAmidPayments(all, p2, ids, 3 * INITIAL_BALANCE);
 
     // checkpoint: one cut, saved by all three (pages in IndexedDB, Node in files).
     const info = await node.call('takeCheckpoint');
@@ -315,16 +235,7 @@ describe('every toolkit tool in two Chromium pages and a Node process over WebRT
     assert.deepEqual(work.map(([t, f]) => [t.length, f.length]), [[1, 1], [1, 1]]);
 
     // balancer: the pages agree; only the dead member's keys moved.
-    const owners = await Promise.all(survivors.map((h) => h.call<Record<string, string>>('owners', KEYS)));
-    assert.deepEqual(owners[1], owners[0]);
-    let moved = 0;
-    for (const key of KEYS) {
-      if (ownersBefore[key] === nodeId) {
-        moved++;
-        assert.ok([id1, id2].includes(owners[0]![key]!), key);
-      } else assert.equal(owners[0]![key], ownersBefore[key], `${key} stays with its owner`);
-    }
-    assert.ok(moved > 0);
+    await checkOnlyDeadKeysMoved(survivors, ownersBefore, nodeId, [id1, id2]);
 
     // primary-backup: the older page is primary; every acknowledged request is in its state exactly once.
     const acked = work.flatMap(([, , stream]) => stream.acked);

@@ -1,6 +1,7 @@
 /**
  * One member of e2e/toolkit-browser.test.ts, the same code in a Chromium page (page.ts) and in a
- * Node process (member.ts): a WebRTC peer in group 'tools' that makes every toolkit tool in
+ * Node process (member.ts), and of e2e/toolkit-node.test.ts (toolkit-node/member.ts, over UDP): a
+ * peer (made by the caller, on its transport) in group 'tools' that makes every toolkit tool in
  * JoinOptions.setup — leader election, token, locks, balancer, a replicated map/counter/log, RPC,
  * a checkpoint of the replicas in `storage` (IndexedDB in the page, files in Node), a primary-backup
  * counter service and a distributed snapshot over 'PAY' transfers between balances.
@@ -11,9 +12,8 @@
  * only after the runner has recorded its exit, so the runner's clock orders every section.
  */
 import { SynodError, type MemberId } from '@synod/core';
-import { createPeer, type Group, type Peer, type Reply } from '@synod/peer';
+import type { Group, Peer, Reply } from '@synod/peer';
 import type { Storage } from '@synod/storage';
-import { webrtc } from '@synod/transport-webrtc';
 // e2e's package.json does not list the toolkit; its source is bundled (page) or run by tsx (Node).
 import {
   balancer,
@@ -60,8 +60,11 @@ export interface ToolsMember {
   call(method: string, args: unknown[]): Promise<unknown>;
 }
 
-export async function startToolsMember(signaling: string, room: string, storage: Storage, kind: 'node' | 'page', report: Report): Promise<ToolsMember> {
-  const peer: Peer = await createPeer({ transport: webrtc({ signaling, room }), trace: false });
+/**
+ * Joins 'tools' on `peer` (closed if the join fails). `kind` labels this member's RPC replies; its
+ * 'SLOW' handler answers after `slowMs`.
+ */
+export async function startToolsMember(peer: Peer, storage: Storage, kind: string, report: Report, slowMs = 0): Promise<ToolsMember> {
   let leader!: LeaderElection;
   let token!: Token;
   let locks!: Locks;
@@ -94,7 +97,7 @@ export async function startToolsMember(signaling: string, room: string, storage:
         calls.handle('WHO', () => ({ member: g.memberId, kind }));
         calls.handle('SLOW', async (_args, message) => {
           message.leaveMonitor(); // a slow handler must not hold up this member's later deliveries
-          if (kind === 'node') await sleep(3000);
+          await sleep(slowMs);
           return kind;
         });
         pb = primaryBackup(g, {
@@ -198,11 +201,12 @@ export async function startToolsMember(signaling: string, room: string, storage:
       loads,
     }),
 
-    async rpcCall(callKind: string, filter: 'all' | 'first' | 'majority' | 'node-answered', timeoutMs?: number) {
-      const predicate = (replies: readonly Reply[]) => replies.some((reply) => (reply.data as { kind?: string }).kind === 'node');
+    /** `filter` 'node-answered' or `{ from }`: a predicate, done once a reply of kind 'node' (or from that member) is in. */
+    async rpcCall(callKind: string, filter: 'all' | 'first' | 'majority' | 'node-answered' | { from: MemberId }, timeoutMs?: number) {
+      const answered = (reply: Reply) => (typeof filter === 'object' ? reply.sender === filter.from : (reply.data as { kind?: string }).kind === 'node');
       try {
         const replies = await calls.call(callKind, null, {
-          filter: filter === 'node-answered' ? predicate : filter,
+          filter: filter === 'node-answered' || typeof filter === 'object' ? (replies: readonly Reply[]) => replies.some(answered) : filter,
           ...(timeoutMs === undefined ? {} : { timeoutMs }),
         });
         return { replies: replies.map((reply) => ({ sender: reply.sender, data: reply.data })) };

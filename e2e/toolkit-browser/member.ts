@@ -5,7 +5,9 @@
  *   ← { event: 'report', rid, body }               → { cmd: 'ack', rid }   (a critical section's enter or exit)
  * Its checkpoint lives in files under `dir`.
  */
+import { createPeer } from '@synod/peer';
 import { openStorage } from '@synod/storage';
+import { webrtc } from '@synod/transport-webrtc';
 import { startToolsMember, type ToolsMember } from './harness.js';
 
 const reply = (message: Record<string, unknown>): void => void process.send!(message);
@@ -27,13 +29,14 @@ process.on('message', (command: Record<string, any>) => {
     try {
       if (command['cmd'] === 'start') {
         const storage = await openStorage('toolkit-e2e', { dir: command['dir'] });
-        member = await startToolsMember(command['signaling'], command['room'], storage, 'node', (body) => {
+        const peer = await createPeer({ transport: webrtc({ signaling: command['signaling'], room: command['room'] }), trace: false });
+        member = await startToolsMember(peer, storage, 'node', (body) => {
           const rid = nextReport++;
           return new Promise<void>((resolve) => {
             acks.set(rid, resolve);
             reply({ event: 'report', rid, body });
           });
-        });
+        }, 3000);
         reply({ event: 'started' });
       } else if (command['cmd'] === 'call') {
         reply({ event: 'result', id, value: (await member!.call(command['method'], command['args'])) ?? null });
