@@ -3,6 +3,9 @@
  *   throughput: messages/s, each message delivered at every member (raw: each datagram received
  *               by every other peer), senders all members, pipelined with a window;
  *   latency:    one message at a time from member 0, send → delivery at every other member.
+ * Each figure is steady-state: every raw and group run is preceded by an unmeasured run of the same
+ * kind and size (BENCH_WARMUP_MESSAGES, default a quarter of BENCH_MESSAGES, 0 to skip), so the
+ * first configuration measured does not pay the JIT's warm-up and the others' GC debt alone.
  * Prints `BENCH {"name","unit","value","baseline","ratio"}` lines. Not a test: figures vary by machine.
  */
 import { createPeer, type Group, type Peer } from '@synod/peer';
@@ -15,6 +18,7 @@ const PRIMITIVES = ALL_PRIMITIVES.filter((p) => (process.env.BENCH_PRIMITIVES ??
 const MEMBER_COUNTS = (process.env.BENCH_MEMBERS ?? '3,5').split(',').map(Number);
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
+const WARMUP_MESSAGES = Number(process.env.BENCH_WARMUP_MESSAGES ?? Math.floor(MESSAGES / 4));
 const WINDOW = 128;
 const timing = { heartbeatMs: 100, suspectAfterMs: 5_000, discoveryMs: 30 };
 
@@ -24,7 +28,7 @@ interface Figures {
   p99: number;
 }
 
-async function raw(n: number, size: number): Promise<Figures> {
+async function raw(n: number, size: number, messages = MESSAGES, latencySamples = LATENCY_SAMPLES): Promise<Figures> {
   const hub = createHub();
   const transports = Array.from({ length: n }, (_, i) => memory({ hub, id: `raw${i}` }));
   await Promise.all(transports.map((t) => t.start()));
@@ -50,14 +54,14 @@ async function raw(n: number, size: number): Promise<Figures> {
     transports.forEach((t, i) => i !== sender && transports[sender]!.send(t.localId, bytes));
   };
   const start = performance.now();
-  for (let i = 0; i < MESSAGES; i++) {
+  for (let i = 0; i < messages; i++) {
     multicast(i % n);
     if (i % WINDOW === WINDOW - 1) await until((i + 1 - WINDOW / 2) * (n - 1));
   }
-  await until(MESSAGES * (n - 1));
-  const rate = MESSAGES / ((performance.now() - start) / 1000);
+  await until(messages * (n - 1));
+  const rate = messages / ((performance.now() - start) / 1000);
   measuring = true;
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+  for (let i = 0; i < latencySamples; i++) {
     const before = received;
     multicast(0);
     await until(before + n - 1);
@@ -80,7 +84,13 @@ async function formGroup(n: number): Promise<{ peers: Peer[]; groups: Group[] }>
   return { peers, groups };
 }
 
-async function grouped(n: number, size: number, primitive: (typeof ALL_PRIMITIVES)[number]): Promise<Figures> {
+async function grouped(
+  n: number,
+  size: number,
+  primitive: (typeof ALL_PRIMITIVES)[number],
+  messages = MESSAGES,
+  latencySamples = LATENCY_SAMPLES,
+): Promise<Figures> {
   const { peers, groups } = await formGroup(n);
   const delivered = new Array<number>(n).fill(0);
   const latencies: number[] = [];
@@ -110,7 +120,7 @@ async function grouped(n: number, size: number, primitive: (typeof ALL_PRIMITIVE
         inFlight--;
         wake?.();
       };
-      for (let i = 0; i < MESSAGES / n; i++) {
+      for (let i = 0; i < messages / n; i++) {
         inFlight++;
         group[primitive]('B', stamp(size)).then(done, done);
         while (inFlight >= WINDOW) await new Promise<void>((resolve) => (wake = resolve));
@@ -118,10 +128,10 @@ async function grouped(n: number, size: number, primitive: (typeof ALL_PRIMITIVE
       while (inFlight > 0) await new Promise<void>((resolve) => (wake = resolve));
     }),
   );
-  await until(Math.floor(MESSAGES / n) * n);
-  const rate = (Math.floor(MESSAGES / n) * n) / ((performance.now() - start) / 1000);
+  await until(Math.floor(messages / n) * n);
+  const rate = (Math.floor(messages / n) * n) / ((performance.now() - start) / 1000);
   measuring = true;
-  for (let i = 0; i < LATENCY_SAMPLES; i++) {
+  for (let i = 0; i < latencySamples; i++) {
     const before = slowest();
     await groups[0]![primitive]('B', stamp(size));
     await until(before + 1);
@@ -133,12 +143,14 @@ async function grouped(n: number, size: number, primitive: (typeof ALL_PRIMITIVE
 
 for (const n of MEMBER_COUNTS) {
   for (const [sizeName, size] of Object.entries(SIZES)) {
+    if (WARMUP_MESSAGES > 0) await raw(n, size, WARMUP_MESSAGES, 20);
     const baseline = await raw(n, size);
     const rawName = `raw.memory.n${n}.${sizeName}`;
     report(rawName, 'msg/s', baseline.rate, baseline.rate);
     report(`${rawName}.p50`, 'ms', baseline.p50, baseline.p50);
     report(`${rawName}.p99`, 'ms', baseline.p99, baseline.p99);
     for (const primitive of PRIMITIVES) {
+      if (WARMUP_MESSAGES > 0) await grouped(n, size, primitive, WARMUP_MESSAGES, 20);
       const figures = await grouped(n, size, primitive);
       const name = `${primitive}.memory.n${n}.${sizeName}`;
       report(name, 'msg/s', figures.rate, baseline.rate);
