@@ -62,7 +62,7 @@ export class Epoch {
   }
 
   /** Encodes, keeps and locally processes a unit this member sends; returns its frame. */
-  sendUnit(unit: Unit): { seqno: number; frame: Uint8Array } {
+  sendUnit(unit: Unit): Uint8Array {
     const seqno = this.nextSeqno++;
     const frame = encodeFrame(this.group, {
       kind: 'data',
@@ -73,7 +73,7 @@ export class Epoch {
     });
     this.streams[this.selfIndex]!.appendOwn(seqno, frame);
     this.process(this.selfIndex, seqno, unit);
-    return { seqno, frame };
+    return frame;
   }
 
   peekNextSeqno(): number {
@@ -156,7 +156,8 @@ export class Epoch {
     if (this.causal.size > 0) out = append(out, this.causal.takeReady());
     if (this.total.pendingCount > 0) {
       // Only called while this member is not frozen, so its own digest is an acknowledgement.
-      this.safeAcks.update(this.selfIndex, this.received());
+      // In place, not through received(): an array per call adds up, this runs after every input.
+      for (let sender = 0; sender < this.streams.length; sender++) this.safeAcks.raise(this.selfIndex, sender, this.streams[sender]!.contiguous);
       out = append(out, this.total.takeReady(this.safelyStable));
     }
     return out;

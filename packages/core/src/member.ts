@@ -348,13 +348,23 @@ export class Member {
   }
 
   private sendBytes(to: readonly MemberId[], bytes: Uint8Array): void {
-    const remote = to.filter((member) => member !== this.self);
+    // Most lists are already without this member (others(), one peer): no copy for those.
+    const remote = to.includes(this.self) ? to.filter((member) => member !== this.self) : to;
     if (remote.length > 0) this.sends.push({ to: remote, bytes });
   }
 
-  private others(): MemberId[] {
-    return this.epoch ? this.epoch.view.members.filter((member) => member !== this.self) : [];
+  /** The current view's other members; one array per view, shared by the sends (never mutated). */
+  private others(): readonly MemberId[] {
+    const epoch = this.epoch;
+    if (!epoch) return [];
+    if (this.othersOf !== epoch) {
+      this.othersOf = epoch;
+      this.othersList = epoch.view.members.filter((member) => member !== this.self);
+    }
+    return this.othersList;
   }
+  private othersOf: Epoch | undefined;
+  private othersList: readonly MemberId[] = [];
 
   /** Runs after every input: loopback frames, deliveries, sends, acks, view-change triggers. */
   private settle(): void {
@@ -712,7 +722,7 @@ export class Member {
       const index = entry.nextChunk++;
       const first = index === 0;
       const last = index === entry.chunks.length - 1;
-      const { frame } = epoch.sendUnit({
+      const frame = epoch.sendUnit({
         order: entry.order,
         first,
         last,
@@ -735,7 +745,7 @@ export class Member {
     const others = this.others();
     while (epoch.total.hasBacklog) {
       const entries = epoch.total.takeSequencerBacklog(maxEntries);
-      const { frame } = epoch.sendUnit({ order: 'order', entries });
+      const frame = epoch.sendUnit({ order: 'order', entries });
       this.sendBytes(others, frame);
     }
   }
@@ -757,7 +767,8 @@ export class Member {
   private deliverReady(): void {
     const epoch = this.epoch;
     if (!epoch || this.frozen || this.phase !== 'member') return;
-    for (const message of epoch.takeDeliverable()) this.deliver(epoch, message);
+    const ready = epoch.takeDeliverable();
+    for (let i = 0; i < ready.length; i++) this.deliver(epoch, ready[i]!);
   }
 
   private deliver(epoch: Epoch, message: Message): void {
@@ -856,7 +867,10 @@ export class Member {
 
   private maybeStartRound(): void {
     const epoch = this.epoch!;
-    if (this.round || this.phase !== 'member' || this.actingCoordinator() !== this.self) return;
+    // Asked after every input: the common case (nothing to change) allocates and scans nothing.
+    if (this.round || this.phase !== 'member') return;
+    if (this.fd.suspects.size === 0 && this.pendingJoins.size === 0 && this.pendingLeaves.size === 0) return;
+    if (this.actingCoordinator() !== this.self) return;
     const members = epoch.view.members;
     const suspectsInView = members.some((member) => this.fd.suspects.has(member));
     if (!suspectsInView && this.pendingJoins.size === 0 && this.pendingLeaves.size === 0) return;

@@ -18,6 +18,12 @@ export class DigestTable {
     for (let i = 0; i < this.memberCount; i++) if (received[i]! > row[i]!) row[i] = received[i]!;
   }
 
+  /** `update` for one sender's entry. */
+  raise(reporter: number, sender: number, seqno: number): void {
+    const row = this.rows[reporter];
+    if (row && sender < this.memberCount && seqno > row[sender]!) row[sender] = seqno;
+  }
+
   reported(reporter: number, sender: number): number {
     return this.rows[reporter]?.[sender] ?? 0;
   }
