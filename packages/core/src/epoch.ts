@@ -22,6 +22,9 @@ export interface Message {
 
 type DataFrame = Extract<Frame, { kind: 'data' }>;
 
+/** The clock of every message that carries none (all but causal ones): shared, never modified. */
+const NO_CLOCK: readonly number[] = [];
+
 export class Epoch {
   readonly streams: Stream<Unit>[];
   readonly digests: DigestTable;
@@ -114,7 +117,7 @@ export class Epoch {
       lastSeqno: seqno,
       order: unit.order,
       payload,
-      vectorClock: this.firstClocks[senderIndex] ?? [],
+      vectorClock: this.firstClocks[senderIndex] ?? NO_CLOCK,
     };
     switch (message.order) {
       case 'fifo':

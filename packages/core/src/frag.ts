@@ -1,12 +1,17 @@
 /** frag: split messages into transport-sized chunks and reassemble them (JGroups FRAG2). */
 
-export function fragment(payload: Uint8Array, chunkBytes: number): Uint8Array[] {
-  if (payload.length === 0) return [payload];
-  const chunks: Uint8Array[] = [];
-  for (let offset = 0; offset < payload.length; offset += chunkBytes) {
-    chunks.push(payload.subarray(offset, Math.min(payload.length, offset + chunkBytes)));
-  }
-  return chunks;
+/** How many fragments a payload of `payloadBytes` makes (an empty payload is one empty fragment). */
+export function chunkCount(payloadBytes: number, chunkBytes: number): number {
+  return payloadBytes === 0 ? 1 : Math.ceil(payloadBytes / chunkBytes);
+}
+
+/**
+ * Fragment `index` of `payload`: chunkBytes each, the last one shorter. Made one at a time as the
+ * flow window allows, not as an array up front; a payload of one fragment is that fragment itself.
+ */
+export function chunkOf(payload: Uint8Array, index: number, chunkBytes: number): Uint8Array {
+  if (index === 0 && payload.length <= chunkBytes) return payload;
+  return payload.subarray(index * chunkBytes, Math.min(payload.length, (index + 1) * chunkBytes));
 }
 
 export interface Fragment {

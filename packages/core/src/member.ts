@@ -9,7 +9,7 @@ import { DecodeError, encodeUtf8 } from './codec.js';
 import { Epoch, type Message } from './epoch.js';
 import { SynodError, invariant } from './errors.js';
 import { FailureDetector } from './fd.js';
-import { fragment } from './frag.js';
+import { chunkCount, chunkOf } from './frag.js';
 import { Founding } from './found.js';
 import { chooseProposal, isQuorum, type FlushPromise } from './gms.js';
 import { compareBallots, dataHeaderBytes, decodeFrame, encodeFrame, type Ballot, type Frame, type Proposal } from './wire.js';
@@ -22,7 +22,9 @@ interface QueuedSend {
   readonly localId: number;
   readonly order: Order;
   readonly payload: Uint8Array;
-  chunks: Uint8Array[] | undefined;
+  /** Fragments of the payload in the current view (0: not started in this view), of chunkBytes each. */
+  chunkCount: number;
+  chunkBytes: number;
   nextChunk: number;
   firstSeqno: number;
   vectorClock: number[] | undefined;
@@ -208,7 +210,7 @@ export class Member {
       throw new SynodError('BACKPRESSURE', 'send queue is full; wait for sent upcalls');
     }
     const localId = this.nextLocalId++;
-    this.sendQueue.push({ localId, order, payload, chunks: undefined, nextChunk: 0, firstSeqno: 0, vectorClock: undefined });
+    this.sendQueue.push({ localId, order, payload, chunkCount: 0, chunkBytes: 0, nextChunk: 0, firstSeqno: 0, vectorClock: undefined });
     this.queuedBytes += payload.length;
     this.settle();
     return localId;
@@ -713,22 +715,23 @@ export class Member {
     while (this.sendQueue.length > 0) {
       if (epoch.unstableOwnBytes > 0 && epoch.unstableOwnBytes >= this.options.flowWindowBytes) return;
       const entry = this.sendQueue[0]!;
-      if (!entry.chunks) {
-        entry.chunks = fragment(entry.payload, this.chunkBytes());
+      if (entry.chunkCount === 0) {
+        entry.chunkBytes = this.chunkBytes();
+        entry.chunkCount = chunkCount(entry.payload.length, entry.chunkBytes);
         entry.nextChunk = 0;
         entry.firstSeqno = epoch.peekNextSeqno();
         entry.vectorClock = entry.order === 'causal' ? epoch.causal.stamp(epoch.selfIndex) : undefined;
       }
       const index = entry.nextChunk++;
       const first = index === 0;
-      const last = index === entry.chunks.length - 1;
+      const last = index === entry.chunkCount - 1;
       const frame = epoch.sendUnit({
         order: entry.order,
         first,
         last,
         messageBytes: entry.payload.length,
         vectorClock: first ? entry.vectorClock : undefined,
-        chunk: entry.chunks[index]!,
+        chunk: chunkOf(entry.payload, index, entry.chunkBytes),
       });
       this.sendBytes(others, frame);
       if (!last) continue;
@@ -1134,7 +1137,7 @@ export class Member {
       if (provider.joiners.size === 0) this.providers.delete(viewId);
     }
     // Sends cut short by the flush start over, whole, in the new view.
-    for (const entry of this.sendQueue) entry.chunks = undefined;
+    for (const entry of this.sendQueue) entry.chunkCount = 0;
     this.emit({ type: 'view', view, joined: [...joined], left: [...left] });
     if (this.leaving) this.requestLeave();
     const future = this.futureFrames;
