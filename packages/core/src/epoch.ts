@@ -199,6 +199,12 @@ export class Epoch {
     return this.streams[this.selfIndex]!.storedBytes;
   }
 
+  /** This member's own units that not every member holds yet. */
+  get unstableOwnUnits(): number {
+    const own = this.streams[this.selfIndex]!;
+    return own.contiguous - own.stable;
+  }
+
   bufferedBytes(): number {
     let bytes = 0;
     for (const stream of this.streams) bytes += stream.storedBytes;
