@@ -340,14 +340,15 @@ export class Cluster {
   }
 
   /**
-   * The rendezvous: members still joining, or stuck in a minority, learn the live members whenever that set changes (as a
-   * peer runtime passes its transport's live peers), on top of the contacts they joined with, if
-   * the member supports updateContacts().
+   * The rendezvous: members still joining (a view but no state yet counts: the peer runtime's
+   * `ready` waits for the state too), or stuck in a minority, learn the live members whenever that
+   * set changes (as a peer runtime passes its transport's live peers), on top of the contacts they
+   * joined with, if the member supports updateContacts().
    */
   private refreshContacts(): void {
     const live = [...this.incarnations.values()].filter((inc) => inc.alive).map((inc) => inc.id);
     for (const inc of this.incarnations.values()) {
-      const looking = inc.app.status === 'joining' || inc.app.status === 'minority';
+      const looking = inc.app.status === 'joining' || inc.app.status === 'minority' || inc.app.awaitingState;
       if (!inc.alive || !looking || inc.member.updateContacts === undefined) continue;
       const contacts = [...new Set([...inc.initialContacts, ...live])].filter((id) => id !== inc.id);
       if (contacts.join() === inc.contacts.join()) continue;
