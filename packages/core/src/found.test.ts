@@ -40,3 +40,20 @@ test('a release of an older attempt does not free a vote for a newer one', () =>
   c.onRelease('b', first);
   assert.deepEqual(c.onRequest('d', 1), { granted: false, votedFor: 'b' });
 });
+
+test('a withdrawing candidate releases every peer it asked, also those whose grant it never heard (seed 600239)', () => {
+  const [a, b, c, d] = [new Founding('a'), new Founding('b'), new Founding('c'), new Founding('d')];
+  const attemptB = b.stand();
+  assert.deepEqual(b.ungranted(['a', 'c', 'd']), ['a', 'c', 'd']);
+  // c and d grant, but their answers are lost; b learns of the smaller a and withdraws.
+  assert.equal(c.onRequest('b', attemptB)?.granted, true);
+  assert.equal(d.onRequest('b', attemptB)?.granted, true);
+  const attemptA = a.stand();
+  assert.equal(b.onRequest('a', attemptA)?.granted, true);
+  assert.deepEqual(new Set(b.releasesOwed.keys()), new Set(['a', 'c', 'd']));
+  for (const voter of [c, d]) {
+    assert.equal(voter.onRequest('a', attemptA)?.granted, false, 'still bound to b');
+    voter.onRelease('b', b.releasesOwed.get(voter === c ? 'c' : 'd')!);
+    assert.equal(voter.onRequest('a', attemptA)?.granted, true, 'free once released');
+  }
+});

@@ -21,7 +21,7 @@ export class Founding {
   /** Per candidate, the highest attempt it withdrew: older requests arriving late are ignored. */
   private readonly released = new Map<MemberId, number>();
   private attempts = 0;
-  private candidacy: { readonly attempt: number; readonly grants: Set<MemberId> } | undefined;
+  private candidacy: { readonly attempt: number; readonly grants: Set<MemberId>; readonly asked: Set<MemberId> } | undefined;
   /** Voters of a withdrawn candidacy, with its attempt: told again each round, as a release may be lost. */
   readonly releasesOwed = new Map<MemberId, number>();
 
@@ -44,22 +44,35 @@ export class Founding {
   stand(): number {
     if (this.candidacy) return this.candidacy.attempt;
     const attempt = ++this.attempts;
-    this.candidacy = { attempt, grants: new Set([this.self]) };
+    this.candidacy = { attempt, grants: new Set([this.self]), asked: new Set() };
     this.vote = { candidate: this.self, attempt };
     return attempt;
   }
 
-  /** Peers yet to grant the current candidacy. */
+  /** Peers yet to grant the current candidacy; they are about to be asked, and are recorded as asked. */
   ungranted(peers: readonly MemberId[]): MemberId[] {
-    const grants = this.candidacy?.grants;
-    return grants ? peers.filter((peer) => !grants.has(peer)) : [];
+    const candidacy = this.candidacy;
+    if (!candidacy) return [];
+    const ask = peers.filter((peer) => !candidacy.grants.has(peer));
+    for (const peer of ask) candidacy.asked.add(peer);
+    return ask;
   }
 
-  /** Gives up standing: the voters are owed a release. Never after founding with these votes. */
+  /** Records a peer asked for its vote outside the rounds (a rival candidate just learnt of). */
+  asking(peer: MemberId): void {
+    this.candidacy?.asked.add(peer);
+  }
+
+  /**
+   * Gives up standing: every peer asked is owed a release, not only the grants heard of. A grant
+   * whose answer was lost, or arrived after the withdrawal, binds its voter as much as one counted;
+   * without a release it would hold that vote for ever, and with it the founding of the group.
+   * Never after founding with these votes.
+   */
   withdraw(): void {
     const candidacy = this.candidacy;
     if (!candidacy) return;
-    for (const voter of candidacy.grants) if (voter !== this.self) this.releasesOwed.set(voter, candidacy.attempt);
+    for (const voter of [...candidacy.grants, ...candidacy.asked]) if (voter !== this.self) this.releasesOwed.set(voter, candidacy.attempt);
     this.candidacy = undefined;
     this.vote = undefined;
   }

@@ -589,6 +589,7 @@ export class Member {
     } else if (!frame.granted && frame.votedFor !== '' && frame.votedFor !== this.self && !this.contacts.includes(frame.votedFor)) {
       // A rival candidate this peer did not know: it must hear this candidacy to withdraw.
       this.contacts.push(frame.votedFor);
+      this.founding.asking(frame.votedFor);
       this.sendFrame([frame.votedFor], { kind: 'foundRequest', attempt: this.founding.attempt });
     }
   }

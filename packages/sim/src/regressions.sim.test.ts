@@ -48,6 +48,7 @@ const REGRESSIONS: readonly Regression[] = [
   { seed: 109666, members: 5, note: 'split brain at formation: under 20% loss two founders missed each other for three rounds (founding needs a majority of votes)' },
   { seed: 100788, members: 5, note: 'crash of n3 while its proposal [n3,n4] was accepted but not installed: adopted, n4 alone blocked (accepted views bind the fault schedule)' },
   { seed: 100603, members: 5, note: 'adopted view named its crashed coordinator and a joiner that crashed before installing it: half alive, not the oldest (ties go to members carried over)' },
+  { seed: 600239, members: 5, note: 'founding deadlock under loss: a candidate withdrew without releasing voters whose grants it never heard, and they held their votes for ever (a withdrawal releases every peer asked)' },
   { seed: 508358, members: 5, note: 'a joiner with its view but no state, cut off alone, never learnt the live peers: the rendezvous now counts it as looking, as the peer runtime does until its state is loaded' },
 ];
 
