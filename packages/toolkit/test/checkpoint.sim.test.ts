@@ -17,7 +17,7 @@ import type { Group, Peer } from '@synod/peer';
 import { World } from '@synod/sim/world';
 import { checkpoint, type GroupCheckpoint } from '../src/checkpoint.js';
 import { replicated, type ReplicatedLog, type ReplicatedMap } from '../src/replicated.js';
-import { memoryDisk, simTiming, withSeed } from './replicated-harness.js';
+import { memoryDisk, simTiming, checkSeeds } from './replicated-harness.js';
 
 const SEEDS = process.env['SEED'] ? [Number(process.env['SEED'])] : Array.from({ length: Number(process.env['SEEDS'] ?? 15) }, (_, i) => 3000 + i);
 
@@ -145,19 +145,10 @@ describe('group checkpoints in the simulator', () => {
     let cuts = 0;
     let restores = 0;
     const started = performance.now();
-    for (const seed of SEEDS) {
-      const world = { seed, describe: () => `seed ${seed}` } as World;
-      await withSeed(world, async () => {
-        const { history, faults } = await run(seed);
-        try {
-          checkCheckpointHistory(history);
-        } catch (error) {
-          throw new Error(`${(error as Error).message}; faults: ${faults.join(', ')}`);
-        }
-        cuts += history.cuts.length;
-        restores += history.restores.length;
-      });
-    }
+    await checkSeeds(SEEDS, run, checkCheckpointHistory, (history, faults) => {
+      cuts += history.cuts.length;
+      restores += history.restores.length;
+    });
     console.log(`# checkpoint: ${SEEDS.length} seeds, ${cuts} cuts, ${restores} restores after a full crash, ${Math.round(performance.now() - started)} ms`);
     assert.ok(restores > SEEDS.length / 2);
   });

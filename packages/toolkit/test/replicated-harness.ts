@@ -39,6 +39,30 @@ export function memoryDisk(): ReplicaStorage & { readonly values: Map<string, Ui
   };
 }
 
+/**
+ * Runs `run(seed)` for each seed and checks its history; a failure names the seed to replay and the
+ * faults that run drew. `tally` sees each passing run (for the figures the test prints).
+ */
+export async function checkSeeds<H>(
+  seeds: readonly number[],
+  run: (seed: number) => Promise<{ history: H; faults: string[] }>,
+  check: (history: H) => void,
+  tally: (history: H, faults: string[]) => void,
+): Promise<void> {
+  for (const seed of seeds) {
+    const world = { seed, describe: () => `seed ${seed}` } as World;
+    await withSeed(world, async () => {
+      const { history, faults } = await run(seed);
+      try {
+        check(history);
+      } catch (error) {
+        throw new Error(`${(error as Error).message}; faults: ${faults.join(', ')}`);
+      }
+      tally(history, faults);
+    });
+  }
+}
+
 /** Assertion errors name the seed to replay. */
 export async function withSeed<T>(world: World, body: () => Promise<T>): Promise<T> {
   try {

@@ -9,7 +9,7 @@ import type { Group, Peer } from '@synod/peer';
 import { World } from '@synod/sim/world';
 import { replicated, type ReplicatedCounter, type ReplicatedLog, type ReplicatedMap } from '../src/replicated.js';
 import { checkReplicaHistory, emptyHistory, type ReplicaHistory } from './replicated-checker.js';
-import { addressOf, simTiming, withSeed } from './replicated-harness.js';
+import { addressOf, simTiming, checkSeeds } from './replicated-harness.js';
 
 const SEEDS = process.env['SEED'] ? [Number(process.env['SEED'])] : Array.from({ length: Number(process.env['SEEDS'] ?? 30) }, (_, i) => 1000 + i);
 
@@ -186,22 +186,13 @@ describe('replicated data in the simulator', () => {
     let loads = 0;
     const faultCounts = new Map<string, number>();
     const started = performance.now();
-    for (const seed of SEEDS) {
-      const world = { seed, describe: () => `seed ${seed}` } as World;
-      await withSeed(world, async () => {
-        const { history, faults } = await run(seed);
-        try {
-          checkReplicaHistory(history);
-        } catch (error) {
-          throw new Error(`${(error as Error).message}; faults: ${faults.join(', ')}`);
-        }
-        for (const fault of faults) faultCounts.set(fault.split(' ')[0]!, (faultCounts.get(fault.split(' ')[0]!) ?? 0) + 1);
-        updates += new Set(history.applied.map((r) => r.updateId)).size;
-        acked += history.acked.length;
-        loads += history.loads.length;
-        assert.ok(history.final.length >= 6, 'at least two members at the end');
-      });
-    }
+    await checkSeeds(SEEDS, run, checkReplicaHistory, (history, faults) => {
+      for (const fault of faults) faultCounts.set(fault.split(' ')[0]!, (faultCounts.get(fault.split(' ')[0]!) ?? 0) + 1);
+      updates += new Set(history.applied.map((r) => r.updateId)).size;
+      acked += history.acked.length;
+      loads += history.loads.length;
+      assert.ok(history.final.length >= 6, 'at least two members at the end');
+    });
     console.log(`# replicated: ${SEEDS.length} seeds, ${updates} updates applied, ${acked} acknowledged and checked, ${loads} state loads (joins, rejoins), faults ${JSON.stringify(Object.fromEntries(faultCounts))}, ${Math.round(performance.now() - started)} ms`);
   });
 

@@ -15,7 +15,7 @@ import { describe, it } from 'node:test';
 import type { Reply } from '@synod/peer';
 import { World } from '@synod/sim/world';
 import { rpc, type Rpc, type ReplyFilter } from '../src/rpc.js';
-import { formGroup, withSeed } from './replicated-harness.js';
+import { formGroup, checkSeeds } from './replicated-harness.js';
 
 const SEEDS = process.env['SEED'] ? [Number(process.env['SEED'])] : Array.from({ length: Number(process.env['SEEDS'] ?? 30) }, (_, i) => 2000 + i);
 
@@ -144,23 +144,14 @@ describe('group rpc in the simulator', () => {
     let timeouts = 0;
     let crashes = 0;
     const started = performance.now();
-    for (const seed of SEEDS) {
-      const world = { seed, describe: () => `seed ${seed}` } as World;
-      await withSeed(world, async () => {
-        const { history, faults } = await run(seed);
-        try {
-          checkRpcHistory(history);
-        } catch (error) {
-          throw new Error(`${(error as Error).message}; faults: ${faults.join(', ')}`);
-        }
-        crashes += faults.filter((fault) => fault.startsWith('crash')).length;
-        calls += history.calls.length;
-        for (const call of history.calls) {
-          if (call.outcome && 'error' in call.outcome) timeouts++;
-          else if (call.outcome && call.filter === 'all' && call.outcome.senders.length < call.view.length) short++;
-        }
-      });
-    }
+    await checkSeeds(SEEDS, run, checkRpcHistory, (history, faults) => {
+      crashes += faults.filter((fault) => fault.startsWith('crash')).length;
+      calls += history.calls.length;
+      for (const call of history.calls) {
+        if (call.outcome && 'error' in call.outcome) timeouts++;
+        else if (call.outcome && call.filter === 'all' && call.outcome.senders.length < call.view.length) short++;
+      }
+    });
     console.log(`# rpc: ${SEEDS.length} seeds, ${calls} calls, ${crashes} crashes, ${short} 'all' calls resolved short, ${timeouts} timeouts, ${Math.round(performance.now() - started)} ms`);
     assert.ok(calls > 0);
   });
