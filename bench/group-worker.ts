@@ -177,3 +177,23 @@ export function startWorker<C>(script: string, index: number): Worker<C> {
     },
   };
 }
+
+/**
+ * The orchestrator's start: `count` workers of `script`, killed when this process exits, and a
+ * deadline after which `name` gives up (a stuck run must not hang `pnpm bench`).
+ */
+export function startWorkers<C>(script: string, count: number, name: string, deadlineMs: number): Worker<C>[] {
+  const workers = Array.from({ length: count }, (_, i) => startWorker<C>(script, i));
+  process.once('exit', () => killWorkers(workers));
+  const deadline = setTimeout(() => {
+    console.error(`${name}: not done after ${deadlineMs} ms; stopping`);
+    process.exit(1);
+  }, deadlineMs);
+  deadline.unref();
+  return workers;
+}
+
+/** SIGKILLs the workers still running. */
+export function killWorkers(workers: readonly Worker<unknown>[]): void {
+  for (const worker of workers) if (worker.child.exitCode === null) worker.child.kill('SIGKILL');
+}

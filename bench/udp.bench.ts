@@ -20,7 +20,7 @@
 import dgram from 'node:dgram';
 import { fileURLToPath } from 'node:url';
 import { udp } from '@synod/transport-udp';
-import { GroupWorker, serveCommands, startWorker, type GroupCommand, type Worker } from './group-worker.js';
+import { GroupWorker, serveCommands, startWorkers, killWorkers, type GroupCommand, type Worker } from './group-worker.js';
 import { percentile, report, sentAt, stamp, wallMs } from './lib.js';
 
 const N = 3;
@@ -185,14 +185,7 @@ async function freePort(): Promise<number> {
 }
 
 async function orchestrate(): Promise<void> {
-  const workers: Worker<Command>[] = Array.from({ length: N }, (_, i) => startWorker<Command>(fileURLToPath(import.meta.url), i));
-  const killAll = () => workers.forEach((w) => w.child.exitCode === null && w.child.kill('SIGKILL'));
-  process.once('exit', killAll);
-  const deadline = setTimeout(() => {
-    console.error(`udp.bench: not done after ${DEADLINE_MS} ms; stopping`);
-    process.exit(1);
-  }, DEADLINE_MS);
-  deadline.unref();
+  const workers = startWorkers<Command>(fileURLToPath(import.meta.url), N, 'udp.bench', DEADLINE_MS);
   const all = <T>(command: (i: number) => Command) => Promise.all(workers.map((w, i) => w.request(command(i)) as Promise<T>));
   try {
     // Raw round trip between two processes.
@@ -288,7 +281,7 @@ async function orchestrate(): Promise<void> {
   } finally {
     for (const w of workers) w.child.disconnect?.();
     await new Promise((resolve) => setTimeout(resolve, 200));
-    killAll();
+    killWorkers(workers);
   }
 }
 

@@ -18,22 +18,21 @@
  * group's ratios below are against that slow raw path.
  */
 import { existsSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
-import { chromium, type Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
+import { CHROMIUM, bundlePage, launchChromium, servePage } from '../e2e/chromium.js';
 import { startSignalingServer } from '@synod/signaling/server';
 import { createSide, type Primitive, type Side } from './browser/side.js';
 import { percentile, report } from './lib.js';
 
-const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const SIZE = 16 * 1024;
 const RAW_FRAMES = Math.floor((Number(process.env['BENCH_RAW_MB'] ?? 16) * 1024 * 1024) / SIZE);
 const GROUP_MESSAGES = Number(process.env['BENCH_GROUP_MESSAGES'] ?? 1000);
 const RTT_SAMPLES = Number(process.env['BENCH_RTT_SAMPLES'] ?? 1000);
 const WINDOW = 128;
 const DEADLINE_MS = Number(process.env['BENCH_DEADLINE_MS'] ?? 180_000);
-const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--allow-loopback-in-peer-connection', '--disable-background-timer-throttling', '--disable-renderer-backgrounding'];
+/** Beside the e2e suites' flags: a page measured in the background must not be throttled. */
+const UNTHROTTLED = ['--disable-background-timer-throttling', '--disable-renderer-backgrounding'];
 
 /** The page's Side, called through page.evaluate (each call one CDP round trip, none in a hot loop). */
 function pageSide(page: Page): Side {
@@ -55,27 +54,10 @@ const deadline = setTimeout(() => {
 deadline.unref();
 const progress = (what: string) => process.stderr.write(`# webrtc-browser.bench: ${what}\n`);
 
-const bundle = await build({
-  entryPoints: [fileURLToPath(new URL('./browser/page.ts', import.meta.url))],
-  bundle: true,
-  format: 'esm',
-  platform: 'browser',
-  conditions: ['source'],
-  target: 'es2022',
-  minify: true,
-  write: false,
-  logLevel: 'error',
-});
-const script = bundle.outputFiles[0]!.contents;
-const http = createServer((request, response) => {
-  if (request.url === '/page.js') response.writeHead(200, { 'content-type': 'text/javascript' }).end(script);
-  else response.writeHead(200, { 'content-type': 'text/html' }).end('<!doctype html><title>loading</title><script type="module" src="/page.js"></script>');
-});
-await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-const httpAddress = http.address();
-const origin = `http://127.0.0.1:${typeof httpAddress === 'object' && httpAddress ? httpAddress.port : 0}`;
+const { server: http, url: pageUrl } = await servePage(await bundlePage(fileURLToPath(new URL('./browser/page.ts', import.meta.url))));
+const origin = pageUrl.slice(0, -1);
 const server = await startSignalingServer({ port: 0, host: '127.0.0.1', messagesPerSecond: 1000, burst: 1000 });
-const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS, timeout: 30_000 });
+const browser = await launchChromium(UNTHROTTLED);
 try {
   const context = await browser.newContext();
   // Without camera/microphone permission Chromium hides host candidates behind mDNS names.

@@ -19,7 +19,7 @@
 import { fileURLToPath } from 'node:url';
 import { startSignalingServer } from '@synod/signaling/server';
 import { webrtc, type WebRtcTransport } from '@synod/transport-webrtc';
-import { GroupWorker, serveCommands, startWorker, type GroupCommand, type Worker } from './group-worker.js';
+import { GroupWorker, serveCommands, startWorkers, killWorkers, type GroupCommand, type Worker } from './group-worker.js';
 import { percentile, report, sentAt, stamp, wallMs } from './lib.js';
 
 const N = 3;
@@ -169,14 +169,7 @@ async function worker(): Promise<void> {
 
 async function orchestrate(): Promise<void> {
   const server = await startSignalingServer({ port: 0, host: '127.0.0.1', messagesPerSecond: 1000, burst: 1000 });
-  const workers: Worker<Command>[] = Array.from({ length: N }, (_, i) => startWorker<Command>(fileURLToPath(import.meta.url), i));
-  const killAll = () => workers.forEach((w) => w.child.exitCode === null && w.child.kill('SIGKILL'));
-  process.once('exit', killAll);
-  const deadline = setTimeout(() => {
-    console.error(`webrtc.bench: not done after ${DEADLINE_MS} ms; stopping`);
-    process.exit(1);
-  }, DEADLINE_MS);
-  deadline.unref();
+  const workers = startWorkers<Command>(fileURLToPath(import.meta.url), N, 'webrtc.bench', DEADLINE_MS);
   const some = <T>(chosen: Worker<Command>[], command: (i: number) => Command) => Promise.all(chosen.map((w, i) => w.request(command(i)) as Promise<T>));
   const all = <T>(command: (i: number) => Command) => some<T>(workers, command);
   const pair = workers.slice(0, 2);
@@ -277,7 +270,7 @@ async function orchestrate(): Promise<void> {
   } finally {
     for (const w of workers) w.child.disconnect?.();
     await sleep(500);
-    killAll();
+    killWorkers(workers);
     await server.close();
   }
 }

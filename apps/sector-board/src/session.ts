@@ -3,7 +3,7 @@
  * code runs in a browser tab and in the Node peers.
  */
 import type { Group, JoinOptions, Peer, ViewChange } from '@synod/peer';
-import { Board, conflictsOf, type BoardEvent, type BoardSnapshot, type Conflict, type Outcome, type Profile } from './model.js';
+import { Board, type BoardEvent, type BoardSnapshot, type Conflict, type Outcome, type Profile } from './model.js';
 
 export const GROUP = 'sector-board';
 const KIND = 'board';
@@ -184,4 +184,3 @@ export class BoardSession {
   }
 }
 
-export { conflictsOf };
