@@ -60,11 +60,12 @@ export class GroupWorker {
 
   /** Runs a group command and replies; false if `command` is not one. */
   async handle(command: { cmd: string }): Promise<boolean> {
-    const group = command.cmd === 'leave' ? this.group : this.group!;
+    // Every command but 'leave' runs in a joined group.
+    const group = this.group!;
     switch ((command as GroupCommand).cmd) {
       case 'cast': {
         const { primitive, count, size, total } = command as Extract<GroupCommand, { cmd: 'cast' }>;
-        while (group!.view!.members.length < this.members) await sleep(10);
+        while (group.view!.members.length < this.members) await sleep(10);
         this.delivered = 0;
         this.measuring = false;
         const done = new Promise<void>((resolve) => {
@@ -81,21 +82,21 @@ export class GroupWorker {
         const payload = new Uint8Array(size);
         for (let i = 0; i < count; i++) {
           inFlight++;
-          group![primitive]('B', payload).then(settle, settle);
+          group[primitive]('B', payload).then(settle, settle);
           while (inFlight >= this.window) await new Promise<void>((resolve) => (wake = resolve));
         }
         await done;
         this.deliveryTarget = Infinity;
         const transportStats: TransportStats & { droppedBackpressure?: number } = this.peer!.transport.stats;
         const { framesSent, framesReceived, droppedUnreachable, droppedBackpressure = 0 } = transportStats;
-        const { retransmitsSent, naksSent } = group!.stats;
+        const { retransmitsSent, naksSent } = group.stats;
         const stats = { framesSent, framesReceived, droppedUnreachable, droppedBackpressure, retransmitsSent, naksSent };
         this.reply({ startMs, endMs: wallMs(), stats } satisfies CastResult as unknown as Record<string, unknown>);
         return true;
       }
       case 'cast-one': {
         const { primitive, size } = command as Extract<GroupCommand, { cmd: 'cast-one' }>;
-        await group![primitive]('B', stamp(size));
+        await group[primitive]('B', stamp(size));
         this.reply({});
         return true;
       }
