@@ -135,8 +135,7 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
 
   it('the initiator opens the channel, offers, trickles candidates and takes an answer', async () => {
     const { link, pc, signals } = makeLink(true);
-    // Only the data channel: a simple-peer answerer binds to the last channel it is offered.
-    assert.deepEqual(pc.channels.map((channel) => channel.label), ['synod']);
+    assert.deepEqual(pc.channels.map((channel) => channel.label), ['synod', 'synod-control']);
     assert.deepEqual(pc.configuration, { iceServers: [] });
     await settle();
     assert.deepEqual(signals, [{ type: 'offer', sdp: 'v=0\r\nfake offer\r\n' }]);
@@ -156,19 +155,16 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
     link.close();
   });
 
-  it('the answerer takes the offer, answers with a plain description, adopts the channel and opens the control channel', async () => {
+  it('the answerer takes the offer, answers with a plain description, and adopts the channel', async () => {
     const { link, pc, signals, controls, opened } = makeLink(false);
     link.signal({ type: 'offer', sdp: 'v=0\r\noffer\r\n' });
     await settle();
     assert.deepEqual(pc.remoteDescription, { type: 'offer', sdp: 'v=0\r\noffer\r\n' });
     assert.deepEqual(signals, [{ type: 'answer', sdp: 'v=0\r\nfake answer\r\n' }]);
     const channel = new FakeChannel('synod');
+    const control = new FakeChannel('synod-control');
+    pc.ondatachannel!({ channel: control });
     pc.ondatachannel!({ channel });
-    assert.deepEqual(pc.channels.map((opened) => opened.label), ['synod-control'], 'the answerer opens the control channel');
-    const control = pc.channels[0]!;
-    const remoteControl = new FakeChannel('synod-control');
-    pc.ondatachannel!({ channel: remoteControl });
-    assert.ok(remoteControl.closed, 'a second control channel is refused');
     assert.equal(channel.binaryType, 'arraybuffer');
     channel.open();
     assert.equal(opened(), 1);
@@ -259,8 +255,7 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
     const channel = pc.channels[0]!;
     channel.open();
     channel.onmessage!({ data: new ArrayBuffer(3) });
-    const control = new FakeChannel('synod-control'); // the answerer's
-    pc.ondatachannel!({ channel: control });
+    const control = pc.channels[1]!;
     control.onmessage!({ data: '{"t":"pong"}' });
     control.onmessage!({ data: new ArrayBuffer(2) }); // binary on the control channel: ignored
     link.close('closed', true);

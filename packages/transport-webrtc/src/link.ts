@@ -6,7 +6,7 @@
  * It replaces simple-peer (see the README): no Node streams, no timer left behind on close, plain
  * `{ type, sdp }` descriptions (node-datachannel refuses class instances from another library).
  *
- * Beside it, the answerer opens a second channel, `controlLabel`, for the mesh's own small text
+ * Beside it, the initiator opens a second channel, `controlLabel`, for the mesh's own small text
  * messages (liveness probes, relayed signals, peer lists): the data channel carries the app's frames
  * untouched. A remote without that channel (a plain simple-peer app) still gets a working link.
  *
@@ -87,26 +87,22 @@ export class Link {
     this.pc.oniceconnectionstatechange = () => this.onStateChange(this.pc.iceConnectionState);
     this.pc.onconnectionstatechange = () => this.onStateChange(this.pc.connectionState ?? '');
     this.connectTimer = setTimeout(() => this.close('connect-timeout'), options.connectTimeoutMs);
-    // The initiator opens the data channel; the answerer opens the control channel once the data
-    // channel reaches it (no renegotiation: the SCTP association exists by then). A simple-peer
-    // answerer binds to the last channel announced to it, so it must be offered only the data
-    // channel; a simple-peer initiator ignores channels it did not open.
-    this.pc.ondatachannel = (event) => {
-      const channel = event.channel;
-      if (this.state !== 'closed' && channel.label === options.controlLabel && !this.controlChannel) this.attachControl(channel);
-      else if (this.state !== 'closed' && !options.initiator && channel.label !== options.controlLabel && !this.channel) {
-        this.attach(channel);
-        if (!this.controlChannel) this.attachControl(this.pc.createDataChannel(options.controlLabel, { ordered: true }));
-      } else channel.close(); // one data and one control channel per link: others are not ours to carry
-    };
     if (options.initiator) {
       this.attach(this.pc.createDataChannel(options.channelLabel, { ordered: true }));
+      this.attachControl(this.pc.createDataChannel(options.controlLabel, { ordered: true }));
       this.enqueue(async () => {
         const offer = await this.pc.createOffer();
         const description = { type: offer.type, sdp: offer.sdp ?? '' };
         await this.pc.setLocalDescription(description);
         this.emitDescription('offer', this.pc.localDescription?.sdp ?? description.sdp);
       });
+    } else {
+      this.pc.ondatachannel = (event) => {
+        const channel = event.channel;
+        if (this.state !== 'closed' && channel.label === options.controlLabel && !this.controlChannel) this.attachControl(channel);
+        else if (this.state !== 'closed' && channel.label !== options.controlLabel && !this.channel) this.attach(channel);
+        else channel.close(); // one data and one control channel per link: others are not ours to carry
+      };
     }
   }
 
