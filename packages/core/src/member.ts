@@ -122,6 +122,7 @@ export class Member {
   private groupHintRound = -1;
   private readonly uninterested = new Set<MemberId>();
   private probeAtMs = 0;
+  private minoritySinceMs = 0;
   /** Peers heard looking for the group (not in it), with the discovery round they were heard in. */
   private readonly lookingHeard = new Map<MemberId, number>();
   private readonly founding: Founding;
@@ -524,13 +525,9 @@ export class Member {
 
   private heard(from: MemberId): void {
     this.fd.heard(from, this.nowMs);
-    if (this.phase === 'minority' && this.fd.forgive(from)) {
-      const view = this.epoch!.view;
-      const alive = view.members.filter((member) => !this.fd.suspects.has(member));
-      if (isQuorum(alive, view.members, this.carried)) {
-        this.phase = 'member';
-        this.emit({ type: 'majority', view });
-      }
+    if (this.phase === 'minority' && this.fd.forgive(from) && this.canGoOn(this.aliveMembers())) {
+      this.phase = 'member';
+      this.emit({ type: 'majority', view: this.epoch!.view });
     }
   }
 
@@ -820,6 +817,13 @@ export class Member {
       const outside = this.contacts.filter((contact) => !epoch.view.members.includes(contact));
       if (outside.length > 0) this.sendFrame(outside, { kind: 'discover', coordinator: '' });
     }
+    // A joiner cut off from every member that holds the state waits (a partition may heal, and
+    // the old members may need it for their quorum), but not for ever: if they all crashed, the
+    // state is gone and it must join afresh.
+    if (this.phase === 'minority' && this.receiver && this.nowMs - this.minoritySinceMs > this.joinerPatienceMs()) {
+      this.exclude('every member holding the state is unreachable');
+      return;
+    }
     // NAK every known gap: to the sender, or during a flush (or when the sender is suspected) to
     // a member known to hold the units.
     for (const gap of epoch.gaps(MAX_NAK_UNITS)) {
@@ -845,6 +849,10 @@ export class Member {
     }
   }
 
+  private joinerPatienceMs(): number {
+    return this.options.suspectAfterMs * 4 + this.options.flushTimeoutMs * 2;
+  }
+
   private nakTarget(epoch: Epoch, senderIndex: number, upTo: number): MemberId {
     const members = epoch.view.members;
     const holderIndex = (this.pendingView?.frame.proposal ?? this.accepted?.proposal)?.holders[senderIndex];
@@ -866,11 +874,22 @@ export class Member {
     return this.epoch!.view.members.filter((member) => !this.fd.suspects.has(member));
   }
 
+  /**
+   * Enough of the view is alive to go on: a quorum, and for a joiner still waiting for its state, a
+   * member that holds that state (one carried over from the previous view).
+   */
+  private canGoOn(alive: readonly MemberId[]): boolean {
+    const view = this.epoch!.view;
+    if (!isQuorum(alive, view.members, this.carried)) return false;
+    return !this.receiver || this.carried.some((member) => alive.includes(member));
+  }
+
   private onSuspicion(): void {
     const view = this.epoch!.view;
-    if (!isQuorum(this.aliveMembers(), view.members, this.carried)) {
+    if (!this.canGoOn(this.aliveMembers())) {
       if (this.phase === 'member') {
         this.phase = 'minority';
+        this.minoritySinceMs = this.nowMs;
         this.round = undefined;
         this.emit({ type: 'minority', view });
       }
@@ -883,7 +902,10 @@ export class Member {
   private maybeStartRound(): void {
     const epoch = this.epoch!;
     // Asked after every input: the common case (nothing to change) allocates and scans nothing.
-    if (this.round || this.phase !== 'member') return;
+    // A joiner still waiting for its state never coordinates: it knows least of the view, and a
+    // quorum of joiners that suspect every old member would end the view without the members that
+    // hold the group's state (they could never form a quorum again).
+    if (this.round || this.phase !== 'member' || this.receiver) return;
     if (this.fd.suspects.size === 0 && this.pendingJoins.size === 0 && this.pendingLeaves.size === 0) return;
     if (this.actingCoordinator() !== this.self) return;
     const members = epoch.view.members;
