@@ -107,4 +107,6 @@ export interface MemberStats {
   retransmitsSent: number;
   naksSent: number;
   viewChanges: number;
+  /** Messages this member sent packed with others in one unit (pack.ts). */
+  packedMessages: number;
 }

@@ -18,6 +18,8 @@ export interface Message {
   readonly order: Order;
   readonly payload: Uint8Array;
   readonly vectorClock: readonly number[];
+  /** The payload holds several messages (pack.ts). */
+  readonly packed: boolean;
 }
 
 type DataFrame = Extract<Frame, { kind: 'data' }>;
@@ -118,6 +120,7 @@ export class Epoch {
       order: unit.order,
       payload,
       vectorClock: this.firstClocks[senderIndex] ?? NO_CLOCK,
+      packed: unit.packed === true,
     };
     switch (message.order) {
       case 'fifo':

@@ -36,7 +36,7 @@ export function chooseProposal(
   promises: ReadonlyMap<MemberId, FlushPromise>,
   staying: readonly MemberId[],
   joiners: readonly MemberId[],
-): Proposal {
+): Proposal | undefined {
   const participants = [...promises.keys()];
   // Completed proposals, highest ballot first. One must be adopted unless it provably was never
   // installed: a member its round needed reports a lower (or incomplete) accepted ballot, so it
@@ -78,5 +78,9 @@ export function chooseProposal(
     const stateFrom = promises.get(member)?.stateFrom ?? '';
     return stateFrom === '' || staying.includes(stateFrom);
   });
+  // Members stay, but none of them holds the group's state (joiners whose providers are all gone
+  // or cut off): no view. Ending this one would strand whoever holds the state without a quorum.
+  const holdsState = (member: MemberId) => promises.get(member)?.stateFrom === '';
+  if (staying.length > 0 && !members.some(holdsState)) return undefined;
   return { members, cut, holders, participants };
 }

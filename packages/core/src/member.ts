@@ -11,6 +11,7 @@ import { SynodError, invariant } from './errors.js';
 import { FailureDetector } from './fd.js';
 import { chunkCount, chunkOf } from './frag.js';
 import { Founding } from './found.js';
+import { MAX_PACKED_MESSAGES, MAX_PACKED_MESSAGE_BYTES, pack, packedSize, unpack } from './pack.js';
 import { chooseProposal, isQuorum, type FlushPromise } from './gms.js';
 import { compareBallots, dataHeaderBytes, decodeFrame, encodeFrame, type Ballot, type Frame, type Proposal } from './wire.js';
 import { StateProvider, StateReceiver } from './xfer.js';
@@ -73,6 +74,7 @@ export class Member {
     retransmitsSent: 0,
     naksSent: 0,
     viewChanges: 0,
+    packedMessages: 0,
   };
   private readonly options: typeof DEFAULTS;
   private phase: Phase = 'idle';
@@ -122,7 +124,11 @@ export class Member {
   private groupHintRound = -1;
   private readonly uninterested = new Set<MemberId>();
   private probeAtMs = 0;
-  private minoritySinceMs = 0;
+  /** A joiner waiting for its state: since when it has suspected every member that holds it. */
+  private stateHoldersGoneSinceMs: number | undefined;
+  /** No new round before this: the last one found nobody left to hold the state. */
+  private roundBackoffUntilMs = 0;
+  private sendsQueued = false;
   /** Peers heard looking for the group (not in it), with the discovery round they were heard in. */
   private readonly lookingHeard = new Map<MemberId, number>();
   private readonly founding: Founding;
@@ -213,7 +219,8 @@ export class Member {
     const localId = this.nextLocalId++;
     this.sendQueue.push({ localId, order, payload, chunkCount: 0, chunkBytes: 0, nextChunk: 0, firstSeqno: 0, vectorClock: undefined });
     this.queuedBytes += payload.length;
-    this.settle();
+    // Sent when the output is next taken: what the app sends meanwhile can share units (pack.ts).
+    this.sendsQueued = true;
     return localId;
   }
 
@@ -298,6 +305,10 @@ export class Member {
   takeOutput(): Output {
     // The sequencer orders at drain time: everything that arrived since the last drain goes out
     // as one order unit (batching, as JGroups SEQUENCER2).
+    if (this.sendsQueued) {
+      this.sendsQueued = false;
+      this.settle();
+    }
     const epoch = this.epoch;
     if (epoch && this.phase === 'member' && !this.frozen && epoch.isSequencer && epoch.total.hasBacklog) {
       this.sequence(epoch);
@@ -525,9 +536,17 @@ export class Member {
 
   private heard(from: MemberId): void {
     this.fd.heard(from, this.nowMs);
-    if (this.phase === 'minority' && this.fd.forgive(from) && this.canGoOn(this.aliveMembers())) {
-      this.phase = 'member';
-      this.emit({ type: 'majority', view: this.epoch!.view });
+    // A joiner waiting for its state forgives the members holding it when it hears them again.
+    if (this.receiver && this.stateHoldersGoneSinceMs !== undefined && this.carried.includes(from)) {
+      this.stateHoldersGoneSinceMs = undefined;
+      if (this.phase === 'member') this.fd.forgive(from);
+    }
+    if (this.phase === 'minority' && this.fd.forgive(from)) {
+      const view = this.epoch!.view;
+      if (isQuorum(this.aliveMembers(), view.members, this.carried)) {
+        this.phase = 'member';
+        this.emit({ type: 'majority', view });
+      }
     }
   }
 
@@ -724,6 +743,7 @@ export class Member {
       if (epoch.unstableOwnBytes > 0 && epoch.unstableOwnBytes >= this.options.flowWindowBytes) return;
       if (epoch.unstableOwnUnits >= this.flowWindowUnits) return;
       const entry = this.sendQueue[0]!;
+      if (entry.chunkCount === 0 && this.sendQueue.length > 1 && this.pumpPacked(epoch, others)) continue;
       if (entry.chunkCount === 0) {
         entry.chunkBytes = this.chunkBytes();
         entry.chunkCount = chunkCount(entry.payload.length, entry.chunkBytes);
@@ -750,6 +770,50 @@ export class Member {
       // The next causal stamp must count this message as delivered here.
       if (entry.order === 'causal') this.deliverReady();
     }
+  }
+
+  /**
+   * Sends the small messages at the head of the queue (of one order, not yet started in this view)
+   * as one packed unit, if there are at least two; returns whether it did.
+   */
+  private pumpPacked(epoch: Epoch, others: readonly MemberId[]): boolean {
+    const queue = this.sendQueue;
+    const order = queue[0]!.order;
+    // Within the flow window, as single messages are (a pack is one unit of it, but all its bytes).
+    const room = Math.min(this.chunkBytes() - 2, this.options.flowWindowBytes - epoch.unstableOwnBytes);
+    let count = 0;
+    let bytes = 0;
+    while (count < queue.length && count < MAX_PACKED_MESSAGES) {
+      const entry = queue[count]!;
+      if (entry.order !== order || entry.chunkCount !== 0 || entry.payload.length > MAX_PACKED_MESSAGE_BYTES) break;
+      const size = packedSize(entry.payload);
+      if (bytes + size > room) break;
+      bytes += size;
+      count++;
+    }
+    if (count < 2) return false;
+    const entries = queue.splice(0, count);
+    const payload = pack(entries.map((entry) => entry.payload), bytes);
+    const firstSeqno = epoch.peekNextSeqno();
+    const frame = epoch.sendUnit({
+      order,
+      first: true,
+      last: true,
+      messageBytes: payload.length,
+      vectorClock: order === 'causal' ? epoch.causal.stamp(epoch.selfIndex) : undefined,
+      chunk: payload,
+      packed: true,
+    });
+    this.sendBytes(others, frame);
+    this.stats.packedMessages += count;
+    const id = `${this.self}:${epoch.view.viewId}:${firstSeqno}`;
+    for (let i = 0; i < count; i++) {
+      const entry = entries[i]!;
+      this.queuedBytes -= entry.payload.length;
+      this.emit({ type: 'sent', localId: entry.localId, id: `${id}.${i}` });
+    }
+    if (order === 'causal') this.deliverReady();
+    return true;
   }
 
   private sequence(epoch: Epoch): void {
@@ -785,14 +849,18 @@ export class Member {
 
   private deliver(epoch: Epoch, message: Message): void {
     const sender = epoch.view.members[message.senderIndex]!;
-    this.emit({
-      type: 'deliver',
-      viewId: epoch.view.viewId,
-      sender,
-      order: message.order,
-      id: `${sender}:${epoch.view.viewId}:${message.firstSeqno}`,
-      payload: message.payload,
-    });
+    const viewId = epoch.view.viewId;
+    const id = `${sender}:${viewId}:${message.firstSeqno}`;
+    if (!message.packed) {
+      this.emit({ type: 'deliver', viewId, sender, order: message.order, id, payload: message.payload });
+      return;
+    }
+    // Checked when the frame was decoded; a member's own packs never were, but it made them.
+    const payloads = unpack(message.payload);
+    invariant(payloads !== undefined, 'a malformed packed unit reached delivery');
+    for (let i = 0; i < payloads.length; i++) {
+      this.emit({ type: 'deliver', viewId, sender, order: message.order, id: `${id}.${i}`, payload: payloads[i]! });
+    }
   }
 
   // ---------------------------------------------------------------- retransmission
@@ -820,7 +888,8 @@ export class Member {
     // A joiner cut off from every member that holds the state waits (a partition may heal, and
     // the old members may need it for their quorum), but not for ever: if they all crashed, the
     // state is gone and it must join afresh.
-    if (this.phase === 'minority' && this.receiver && this.nowMs - this.minoritySinceMs > this.joinerPatienceMs()) {
+    const goneSinceMs = this.stateHoldersGoneSinceMs;
+    if (this.receiver && goneSinceMs !== undefined && this.nowMs - goneSinceMs > this.joinerPatienceMs()) {
       this.exclude('every member holding the state is unreachable');
       return;
     }
@@ -874,22 +943,14 @@ export class Member {
     return this.epoch!.view.members.filter((member) => !this.fd.suspects.has(member));
   }
 
-  /**
-   * Enough of the view is alive to go on: a quorum, and for a joiner still waiting for its state, a
-   * member that holds that state (one carried over from the previous view).
-   */
-  private canGoOn(alive: readonly MemberId[]): boolean {
-    const view = this.epoch!.view;
-    if (!isQuorum(alive, view.members, this.carried)) return false;
-    return !this.receiver || this.carried.some((member) => alive.includes(member));
-  }
-
   private onSuspicion(): void {
     const view = this.epoch!.view;
-    if (!this.canGoOn(this.aliveMembers())) {
+    if (this.receiver && this.stateHoldersGoneSinceMs === undefined && this.carried.every((member) => this.fd.suspects.has(member))) {
+      this.stateHoldersGoneSinceMs = this.nowMs;
+    }
+    if (!isQuorum(this.aliveMembers(), view.members, this.carried)) {
       if (this.phase === 'member') {
         this.phase = 'minority';
-        this.minoritySinceMs = this.nowMs;
         this.round = undefined;
         this.emit({ type: 'minority', view });
       }
@@ -902,10 +963,7 @@ export class Member {
   private maybeStartRound(): void {
     const epoch = this.epoch!;
     // Asked after every input: the common case (nothing to change) allocates and scans nothing.
-    // A joiner still waiting for its state never coordinates: it knows least of the view, and a
-    // quorum of joiners that suspect every old member would end the view without the members that
-    // hold the group's state (they could never form a quorum again).
-    if (this.round || this.phase !== 'member' || this.receiver) return;
+    if (this.round || this.phase !== 'member' || this.nowMs < this.roundBackoffUntilMs) return;
     if (this.fd.suspects.size === 0 && this.pendingJoins.size === 0 && this.pendingLeaves.size === 0) return;
     if (this.actingCoordinator() !== this.self) return;
     const members = epoch.view.members;
@@ -958,7 +1016,16 @@ export class Member {
     if (round.promises.size < round.participants.size) return;
     const members = epoch.view.members;
     const staying = members.filter((member) => round.participants.has(member) && !this.pendingLeaves.has(member));
-    round.proposal = chooseProposal(members, round.promises, staying, [...this.pendingJoins]);
+    const proposal = chooseProposal(members, round.promises, staying, [...this.pendingJoins]);
+    if (!proposal) {
+      // Every member that stays is still waiting for a state whose holders are all gone (or cut
+      // off). Ending the view would strand those holders without a quorum if they are alive: wait
+      // (a partition may heal); joiners give up on their own if the holders stay gone.
+      this.round = undefined;
+      this.roundBackoffUntilMs = this.nowMs + this.options.flushTimeoutMs;
+      return;
+    }
+    round.proposal = proposal;
     round.phase = 'accept';
     this.sendFrame([...round.participants], { kind: 'flushAccept', viewId: epoch.view.viewId, ballot: round.ballot, proposal: round.proposal });
   }

@@ -3,8 +3,9 @@
  * its input as hostile; decodeFrame throws DecodeError, which the member counts and drops.
  */
 import { DecodeError, Reader, Writer, encodeUtf8, varintBytes } from './codec.js';
+import { unpack } from './pack.js';
 
-export const WIRE_VERSION = 1;
+export const WIRE_VERSION = 2;
 /** Bounds on lists carried by frames: a group is never larger than this. */
 export const MAX_MEMBERS = 1024;
 const MAX_ID_BYTES = 256;
@@ -12,6 +13,8 @@ const MAX_ORDER_ENTRIES = 8192;
 
 export type UnitOrder = 'fifo' | 'causal' | 'total' | 'safe' | 'order';
 const UNIT_ORDERS: readonly UnitOrder[] = ['fifo', 'causal', 'total', 'safe', 'order'];
+/** Data unit flags: bit 0 first, bit 1 last, bits 2–4 the order, bit 5 packed. */
+const PACKED_FLAG = 0x20;
 
 export interface Ballot {
   readonly attempt: number;
@@ -50,6 +53,8 @@ export type Unit =
       /** On the first fragment of a causal message: its vector timestamp. */
       readonly vectorClock: readonly number[] | undefined;
       readonly chunk: Uint8Array;
+      /** A whole unit holding several messages (pack.ts); first and last are then both set. */
+      readonly packed?: boolean;
     }
   | { readonly order: 'order'; readonly entries: readonly OrderEntry[] };
 
@@ -162,7 +167,7 @@ export function encodeFrame(group: string, frame: Frame): Uint8Array {
         writer.varint(unit.entries.length);
         for (const entry of unit.entries) writer.varint(entry.senderIndex).varint(entry.messageSeqno);
       } else {
-        writer.u8((UNIT_ORDERS.indexOf(unit.order) << 2) | (unit.first ? 1 : 0) | (unit.last ? 2 : 0));
+        writer.u8((UNIT_ORDERS.indexOf(unit.order) << 2) | (unit.first ? 1 : 0) | (unit.last ? 2 : 0) | (unit.packed ? PACKED_FLAG : 0));
         if (unit.first) {
           writer.varint(unit.messageBytes);
           if (unit.order === 'causal') writer.varints(unit.vectorClock ?? []);
@@ -278,8 +283,8 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
       const senderIndex = reader.varint();
       const seqno = reader.varint();
       const flags = reader.u8();
-      const order = UNIT_ORDERS[flags >> 2];
-      if (order === undefined || seqno === 0) throw new DecodeError('bad data unit');
+      const order = UNIT_ORDERS[(flags >> 2) & 7];
+      if (order === undefined || seqno === 0 || (flags & 0xc0) !== 0) throw new DecodeError('bad data unit');
       if (order === 'order') {
         const count = reader.count(MAX_ORDER_ENTRIES);
         const entries: OrderEntry[] = [];
@@ -289,6 +294,7 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
       }
       const first = (flags & 1) !== 0;
       const last = (flags & 2) !== 0;
+      const packed = (flags & PACKED_FLAG) !== 0;
       let messageBytes = 0;
       let vectorClock: number[] | undefined;
       if (first) {
@@ -297,7 +303,8 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
         if (order === 'causal') vectorClock = reader.varints(MAX_MEMBERS);
       }
       const chunk = reader.rest();
-      return { kind, viewId, senderIndex, seqno, unit: { order, first, last, messageBytes, vectorClock, chunk } };
+      if (packed && (!first || !last || messageBytes !== chunk.length || !unpack(chunk))) throw new DecodeError('bad packed unit');
+      return { kind, viewId, senderIndex, seqno, unit: { order, first, last, messageBytes, vectorClock, chunk, packed } };
     }
     case 'nak':
       return { kind, viewId: reader.varint(), senderIndex: reader.varint(), fromSeqno: reader.varint(), toSeqno: reader.varint() };

@@ -86,3 +86,20 @@ test('a frame declaring a message over maxMessageBytes is dropped', () => {
   victim.receive('a', huge, h.nowMs);
   assert.equal(victim.stats.droppedMalformed, before + 1);
 });
+
+test('a packed unit that is not a pack (or not whole) is dropped, not delivered', () => {
+  const { h } = capture();
+  const victim = h.members.get('c')!;
+  const viewId = victim.view!.viewId;
+  const packedFrame = (first: boolean, chunk: Uint8Array, seqno: number) =>
+    encodeFrame('g', { kind: 'data', viewId, senderIndex: 0, seqno, unit: { order: 'fifo', first, last: true, messageBytes: chunk.length, vectorClock: undefined, chunk, packed: true } });
+  const before = victim.stats.droppedMalformed;
+  const delivered = h.deliveries('c').length;
+  victim.receive('a', packedFrame(true, Uint8Array.of(5, 1, 7), 500), h.nowMs); // five messages declared, one there
+  victim.receive('a', packedFrame(false, Uint8Array.of(2, 1, 7, 1, 8), 501), h.nowMs); // a pack is never a later fragment
+  victim.receive('a', packedFrame(true, Uint8Array.of(1, 1, 7), 502), h.nowMs); // one message is not a pack
+  h.flush('c');
+  assert.equal(victim.stats.droppedMalformed, before + 3);
+  assert.equal(h.deliveries('c').length, delivered);
+  assert.ok(victim.view, 'still a member');
+});

@@ -1,16 +1,23 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
+import { decodeFrame } from '../src/wire.js';
 import { Harness } from './harness.js';
 
 const text = new TextEncoder();
 
-test('three members form a group and deliver every order', () => {
+/** a, b and c, joined one after the other, in one view at 1000 ms. */
+function formThree(): Harness {
   const h = new Harness();
   for (const id of ['a', 'b', 'c']) h.add(id);
   h.do('a', (m) => m.join([], 0));
   h.at(5, () => h.do('b', (m) => m.join(['a'], h.nowMs)));
   h.at(10, () => h.do('c', (m) => m.join(['a', 'b'], h.nowMs)));
   h.run(1000);
+  return h;
+}
+
+test('three members form a group and deliver every order', () => {
+  const h = formThree();
   for (const id of ['a', 'b', 'c']) assert.deepEqual(h.members.get(id)!.view?.members, ['a', 'b', 'c'], id);
   for (const order of ['fifo', 'causal', 'total', 'safe'] as const) {
     for (const id of ['a', 'b', 'c']) h.do(id, (m) => m.send(order, text.encode(`${order} from ${id}`), h.nowMs));
@@ -23,4 +30,35 @@ test('three members form a group and deliver every order', () => {
   const totalOf = (id: string) => h.deliveries(id).filter((d) => d.order === 'total' || d.order === 'safe').map((d) => d.id);
   assert.deepEqual(totalOf('b'), totalOf('a'));
   assert.deepEqual(totalOf('c'), totalOf('a'));
+});
+
+test('messages sent before the output is taken share units (packing), and each is delivered on its own', () => {
+  const h = formThree();
+  const b = h.members.get('b')!;
+  for (const order of ['fifo', 'causal', 'total', 'safe'] as const) {
+    for (let i = 0; i < 10; i++) b.send(order, text.encode(`${order} ${i}`), h.nowMs);
+  }
+  b.send('fifo', new Uint8Array(5000), h.nowMs); // too large to pack: on its own
+  const output = b.takeOutput();
+  const dataFrames = output.sends.filter((send) => decodeFrame(send.bytes, 1 << 20).frame.kind === 'data');
+  assert.equal(dataFrames.length, 5, 'one unit per order, and the large message');
+  assert.equal(b.stats.packedMessages, 40);
+  const sent = output.upcalls.filter((u) => u.type === 'sent');
+  assert.equal(sent.length, 41);
+  assert.equal(new Set(sent.map((u) => (u.type === 'sent' ? u.id : ''))).size, 41, 'every message has its own id');
+  for (const send of output.sends) for (const to of send.to) h.at(h.nowMs + 1, () => (h.members.get(to)!.receive('b', send.bytes, h.nowMs), h.flush(to)));
+  for (const upcall of output.upcalls) h.upcalls.get('b')!.push(upcall);
+  h.run(2000);
+  for (const id of ['a', 'b', 'c']) {
+    const texts = h.deliveries(id).map((d) => (d.payload.length === 5000 ? 'large' : new TextDecoder().decode(d.payload)));
+    assert.equal(texts.length, 41, id);
+    for (const order of ['fifo', 'causal', 'total', 'safe']) {
+      assert.deepEqual(texts.filter((t) => t.startsWith(`${order} `)), Array.from({ length: 10 }, (_, i) => `${order} ${i}`), `${id} ${order}`);
+    }
+    const ids = h.deliveries(id).map((d) => d.id);
+    assert.equal(new Set(ids).size, 41);
+  }
+  const ordered = (id: string) => h.deliveries(id).filter((d) => d.order === 'total' || d.order === 'safe').map((d) => d.id);
+  assert.deepEqual(ordered('a'), ordered('b'));
+  assert.deepEqual(ordered('c'), ordered('b'));
 });

@@ -13,7 +13,9 @@ export interface MonitorJob {
 }
 
 export class Monitor {
-  private readonly queue: MonitorTask[] = [];
+  /** Tasks from `head` on wait; a drained queue starts over (shift() is O(n) on long arrays). */
+  private queue: MonitorTask[] = [];
+  private head = 0;
   private running = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -35,7 +37,24 @@ export class Monitor {
   }
 
   get pending(): number {
-    return this.queue.length;
+    return this.queue.length - this.head;
+  }
+
+  private next(): MonitorTask | undefined {
+    const task = this.queue[this.head];
+    if (task === undefined) {
+      if (this.head > 0) {
+        this.queue = [];
+        this.head = 0;
+      }
+      return undefined;
+    }
+    this.queue[this.head++] = undefined as unknown as MonitorTask;
+    if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
+      this.queue = this.queue.slice(this.head);
+      this.head = 0;
+    }
+    return task;
   }
 
   /** Resolves when every task enqueued so far has run (or released the monitor). */
@@ -56,11 +75,12 @@ export class Monitor {
   /** Drops tasks not yet started; a task already running is not interrupted. */
   close(): void {
     this.closed = true;
-    this.queue.length = 0;
+    this.queue = [];
+    this.head = 0;
   }
 
   private async run(): Promise<void> {
-    for (let task = this.queue.shift(); task; task = this.queue.shift()) {
+    for (let task = this.next(); task; task = this.next()) {
       const token = ++this.token;
       this.released = false;
       let result: void | PromiseLike<unknown>;

@@ -38,7 +38,7 @@ class FakeClock implements Clock {
 
 class FakeMember implements MemberLike {
   readonly self: MemberId;
-  readonly stats: MemberStats = { droppedMalformed: 0, droppedNonMember: 0, droppedStale: 0, retransmitsSent: 0, naksSent: 0, viewChanges: 0 };
+  readonly stats: MemberStats = { droppedMalformed: 0, droppedNonMember: 0, droppedStale: 0, retransmitsSent: 0, naksSent: 0, viewChanges: 0, packedMessages: 0 };
   readonly calls: string[] = [];
   readonly received: { from: MemberId; bytes: Uint8Array }[] = [];
   readonly provided: { xferId: string; bytes: Uint8Array }[] = [];

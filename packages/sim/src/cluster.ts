@@ -25,6 +25,8 @@ export interface WorkloadKnobs {
   largeRate: number;
   /** The app composes nothing while this many of its messages wait for send() to accept them. */
   maxPending: number;
+  /** Probability that the app composes 2–8 messages at once (one drain: the core packs them). */
+  burstRate: number;
 }
 
 export interface AppKnobs {
@@ -113,10 +115,13 @@ export class Cluster {
   private readonly incarnations = new Map<MemberId, Incarnation>();
   private readonly prng: Prng;
   private readonly appPrng: Prng;
+  /** Bursts draw from their own stream, so seeds without bursts replay as before they existed. */
+  private readonly burstPrng: Prng;
 
   constructor(readonly options: ClusterOptions) {
     this.prng = new Prng(options.seed);
     this.appPrng = this.prng.derive('app');
+    this.burstPrng = this.prng.derive('burst');
     this.network = new Network(this.queue, this.prng.derive('network'), options.network, {
       deliver: (to, from, bytes) => this.input(to, 'receive', (m, now) => m.receive(from, bytes, now)),
       linkDown: (observer, peer) => this.input(observer, 'linkDown', (m, now) => m.linkDown(peer, now)),
@@ -385,6 +390,12 @@ export class Cluster {
             ? random.int(0, 64)
             : random.int(64, 1024);
       inc.app.compose(order, sizeBytes);
+      if (workload.burstRate > 0 && this.burstPrng.chance(workload.burstRate)) {
+        const burst = this.burstPrng;
+        for (let extra = burst.int(1, 7); extra > 0; extra--) {
+          inc.app.compose(burst.weighted(workload.orderWeights), burst.chance(0.8) ? burst.int(0, 200) : burst.int(200, 2048));
+        }
+      }
       this.flush(inc);
     }
     this.queue.after(this.appPrng.exponential(workload.meanIntervalMs), () => this.compose(inc));

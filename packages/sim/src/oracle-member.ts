@@ -162,6 +162,7 @@ class OracleMember implements MemberLike {
     retransmitsSent: 0,
     naksSent: 0,
     viewChanges: 0,
+    packedMessages: 0,
   };
   readonly out: Upcall[] = [];
   lastSeenMs = 0;

@@ -161,6 +161,7 @@ export function runSimulation(options: RunOptions): RunResult {
     retransmitsSent: 0,
     naksSent: 0,
     viewChanges: 0,
+    packedMessages: 0,
   };
   for (const node of cluster.nodes) {
     for (let n = 1; n <= node.incarnations; n++) {

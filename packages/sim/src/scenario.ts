@@ -102,6 +102,8 @@ export function scenarioFor(seed: number): Scenario {
     mediumRate: random.pick([0, 0.05, 0.1]),
     largeRate: random.pick([0, 0.005, 0.02]),
     maxPending: 64,
+    // From a stream of its own: the draws above, and so the seeds from before bursts, stay as they were.
+    burstRate: new Prng(seed).derive('scenario-burst').pick([0, 0.1, 0.3]),
   };
   const app: AppKnobs = {
     asyncSaveState: random.chance(0.5),
