@@ -50,7 +50,10 @@ const REGRESSIONS: readonly Regression[] = [
   { seed: 100603, members: 5, note: 'adopted view named its crashed coordinator and a joiner that crashed before installing it: half alive, not the oldest (ties go to members carried over)' },
   { seed: 600239, members: 5, note: 'founding deadlock under loss: a candidate withdrew without releasing voters whose grants it never heard, and they held their votes for ever (a withdrawal releases every peer asked)' },
   { seed: 508358, members: 5, note: 'a joiner with its view but no state, cut off alone, never learnt the live peers: the rendezvous now counts it as looking, as the peer runtime does until its state is loaded' },
-  { seed: 606526, members: 5, note: 'provider crashed; four stateless joiners (a majority of the view) suspected every old member across a partition, coordinated a view with nobody in it and left: the two old members never had a quorum again (stateless joiners never coordinate; cut off from every state holder they wait, then give up)' },
+  { seed: 606526, members: 5, note: 'provider crashed; four stateless joiners (a majority of the view) suspected every old member across a partition, coordinated a view with nobody in it and left: the two old members never had a quorum again (no view without a state holder while members stay; stateless joiners cut off from every state holder wait, then give up)' },
+  { seed: 603245, members: 5, note: 'with the old members crashed, the oldest alive was a joiner without state: forbidding such joiners to coordinate left the two joiners holding state without a quorum' },
+  { seed: 603278, members: 5, note: 'joiners never got their state when stateless joiners could not coordinate (as seed 603245)' },
+  { seed: 604680, members: 5, note: 'stateless joiners unable to coordinate (as seed 603245)' },
 ];
 
 describe('simulation regressions', () => {
