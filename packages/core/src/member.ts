@@ -129,6 +129,7 @@ export class Member {
   /** No new round before this: the last one found nobody left to hold the state. */
   private roundBackoffUntilMs = 0;
   private sendsQueued = false;
+  private congested = false;
   /** Peers heard looking for the group (not in it), with the discovery round they were heard in. */
   private readonly lookingHeard = new Map<MemberId, number>();
   private readonly founding: Founding;
@@ -224,12 +225,29 @@ export class Member {
     return localId;
   }
 
+  /**
+   * Backpressure from the transport: while `congested`, frames already wait inside it (a link's
+   * buffer is full), so no new data units go out; the flush, retransmissions, acknowledgements and
+   * heartbeats still do. The runtime clears it when the transport drains.
+   */
+  setCongested(congested: boolean, nowMs: number): void {
+    this.nowMs = nowMs;
+    if (this.congested === congested) return;
+    this.congested = congested;
+    if (!congested && this.sendQueue.length > 0) this.sendsQueued = true;
+  }
+
   leave(nowMs: number): void {
     this.nowMs = nowMs;
     if (this.phase === 'left' || this.phase === 'excluded' || this.phase === 'handoff' || this.leaving) return;
     if (this.phase !== 'member' && this.phase !== 'minority') {
       this.finishAs('left');
       return;
+    }
+    // What the app sent before leaving goes out first, as far as the flow window lets it.
+    if (this.sendsQueued) {
+      this.sendsQueued = false;
+      this.settle();
     }
     this.leaving = true;
     this.sendQueue.length = 0;
@@ -737,7 +755,7 @@ export class Member {
     const epoch = this.epoch!;
     // A joiner sends nothing before it holds the state: its messages would rest on no state, and
     // if it never gets the state (its provider fails) it leaves the group with them unconfirmed.
-    if (this.frozen || this.leaving || this.receiver) return;
+    if (this.frozen || this.leaving || this.receiver || this.congested) return;
     const others = this.others();
     while (this.sendQueue.length > 0) {
       if (epoch.unstableOwnBytes > 0 && epoch.unstableOwnBytes >= this.options.flowWindowBytes) return;

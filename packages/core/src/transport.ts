@@ -46,6 +46,14 @@ export interface Transport {
   peers(): PeerAddress[];
   /** Idempotent. Peers that had a link to this one see linkDown. */
   close(): Promise<void>;
+  /**
+   * Optional backpressure: true while frames wait inside the transport because a link cannot take
+   * more now. The runtime then holds new data (the protocol's own frames still go) until onDrain.
+   * A transport that has it must also have onDrain, and call it when it stops being congested
+   * (its queues drained, or the links holding them closed).
+   */
+  congested?(): boolean;
+  onDrain?(handler: () => void): () => void;
 }
 
 export type TransportFactory<Init> = (init: Init) => Transport;

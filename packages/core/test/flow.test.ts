@@ -31,3 +31,23 @@ test('flow control: a slow member throttles the sender, whose buffers stay withi
   assert.ok(maxBuffered <= flowWindowBytes + 8 * 1024, `a buffered ${maxBuffered} bytes`);
   assert.ok(maxBuffered >= flowWindowBytes / 2, 'the window was actually used');
 });
+
+test('backpressure: a congested transport holds new data, not the protocol; the data goes when it drains', () => {
+  const h = new Harness();
+  for (const id of ['a', 'b', 'c']) h.add(id);
+  h.do('a', (m) => m.join([], 0));
+  h.at(5, () => h.do('b', (m) => m.join(['a'], h.nowMs)));
+  h.at(10, () => h.do('c', (m) => m.join(['a'], h.nowMs)));
+  h.run(1000);
+  const b = h.members.get('b')!;
+  b.setCongested(true, h.nowMs);
+  for (let i = 0; i < 5; i++) h.do('b', (m) => m.send('total', new Uint8Array(100), h.nowMs));
+  h.run(1500);
+  assert.equal(h.upcalls.get('b')!.filter((u) => u.type === 'sent').length, 0, 'nothing sent while congested');
+  assert.equal(h.deliveries('a').length, 0);
+  assert.deepEqual(b.view?.members, ['a', 'b', 'c'], 'heartbeats went on: nobody suspected b');
+  h.do('b', (m) => m.setCongested(false, h.nowMs));
+  h.run(2000);
+  assert.equal(h.upcalls.get('b')!.filter((u) => u.type === 'sent').length, 5);
+  for (const id of ['a', 'b', 'c']) assert.equal(h.deliveries(id).length, 5, id);
+});

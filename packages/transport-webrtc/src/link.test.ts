@@ -108,6 +108,7 @@ function makeLink(initiator: boolean, overrides: Partial<LinkOptions> = {}) {
   const controls: string[] = [];
   const closes: string[] = [];
   let opened = 0;
+  let drained = 0;
   const counters: LinkCounters = { droppedBackpressure: 0, queuedFrames: 0 };
   const link = new Link(options(initiator, overrides), {
     signal: (signal) => signals.push(signal),
@@ -116,9 +117,10 @@ function makeLink(initiator: boolean, overrides: Partial<LinkOptions> = {}) {
     control: (text) => controls.push(text),
     controlOpen: () => controls.push('(open)'),
     close: (reason) => closes.push(reason),
+    drained: () => drained++,
   }, counters);
   const pc = FakePeerConnection.made.at(-1)!;
-  return { link, pc, signals, messages, controls, closes, counters, opened: () => opened };
+  return { link, pc, signals, messages, controls, closes, counters, opened: () => opened, drained: () => drained };
 }
 
 /** Lets the link's promise chain (descriptions, candidates) run. */
@@ -181,14 +183,16 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
   });
 
   it('queues above the high-water mark, drops and counts when the queue is full, and keeps the order', async () => {
-    const { link, pc, counters } = makeLink(true);
+    const { link, pc, counters, drained } = makeLink(true);
     const channel = pc.channels[0]!;
     assert.equal(link.send(Uint8Array.of(1)), false, 'nothing goes before the channel opens');
     channel.open();
     const frame = (byte: number, size = 30) => new Uint8Array(size).fill(byte);
     for (let i = 1; i <= 3; i++) assert.equal(link.send(frame(i)), true); // 90 bytes in the channel's buffer
     const reused = frame(4);
+    assert.equal(link.congested, false);
     assert.equal(link.send(reused), true); // over 100: queued, as a copy
+    assert.equal(link.congested, true, 'a frame waits: the runtime should hold new data');
     reused.fill(0);
     assert.equal(link.send(frame(5)), false); // the queue holds 30 of 50 bytes: 30 more do not fit
     assert.equal(counters.droppedBackpressure, 1);
@@ -199,6 +203,8 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
     channel.drain(60); // below the threshold (50): bufferedamountlow drains the queue in order
     assert.deepEqual(channel.sent.map((bytes) => bytes[0]), [1, 2, 3, 4, 6]);
     assert.equal(channel.sent[3]![0], 4, 'the queued copy, not the reused buffer');
+    assert.equal(link.congested, false);
+    assert.equal(drained(), 1, 'drained once, when the last waiting frame was written');
     link.close();
   });
 

@@ -48,6 +48,8 @@ export interface LinkEvents {
   control(text: string): void;
   /** The link is over; `reason` says why (never called twice, never after close() returns). */
   close(reason: string): void;
+  /** Frames had to wait for the channel's buffer, and now every one of them is written. */
+  drained?(): void;
 }
 
 export interface LinkCounters {
@@ -185,6 +187,11 @@ export class Link {
 
   get bufferedAmount(): number {
     return (this.channel?.bufferedAmount ?? 0) + this.queuedBytes;
+  }
+
+  /** Frames wait in this link's queue: the channel's buffer is full. */
+  get congested(): boolean {
+    return this.queueHead < this.queue.length;
   }
 
   /** Idempotent. Emits `close` once (unless `silent`), after releasing everything. */
@@ -337,6 +344,7 @@ export class Link {
     if (this.queueHead === this.queue.length) {
       this.queue = [];
       this.queueHead = 0;
+      this.events.drained?.();
     } else {
       if (this.queueHead > 1024) {
         this.queue = this.queue.slice(this.queueHead);

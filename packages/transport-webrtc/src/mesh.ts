@@ -205,6 +205,7 @@ class WebRtcMesh implements WebRtcTransport {
   private readonly reconnects = new Map<PeerAddress, { timer: ReturnType<typeof setTimeout> | undefined; attempt: number }>();
   private readonly messageHandlers = new Set<(from: PeerAddress, bytes: Uint8Array) => void>();
   private readonly linkDownHandlers = new Set<(peer: PeerAddress) => void>();
+  private readonly drainHandlers = new Set<() => void>();
   private readonly counters: LinkCounters;
   private closing: Promise<void> | undefined;
 
@@ -251,6 +252,22 @@ class WebRtcMesh implements WebRtcTransport {
 
   bufferedBytes(peer: PeerAddress): number {
     return this.links.get(peer)?.link.bufferedAmount ?? 0;
+  }
+
+  congested(): boolean {
+    for (const entry of this.links.values()) if (entry.link.congested) return true;
+    return false;
+  }
+
+  onDrain(handler: () => void): () => void {
+    this.drainHandlers.add(handler);
+    return () => this.drainHandlers.delete(handler);
+  }
+
+  /** A link's queue drained or a link closed: tell the runtime if no other link holds frames. */
+  private checkDrained(): void {
+    if (this.state === 'closed' || this.drainHandlers.size === 0 || this.congested()) return;
+    for (const handler of this.drainHandlers) callSafely(handler);
   }
 
   async start(): Promise<void> {
@@ -398,6 +415,7 @@ class WebRtcMesh implements WebRtcTransport {
         controlOpen: () => this.sendControl(entry, { t: 'peers', ids: this.peers() }),
         control: (text) => this.onControl(peer, entry, text),
         close: () => this.onLinkClosed(peer, entry),
+        drained: () => this.checkDrained(),
       },
       this.counters,
     );
@@ -582,6 +600,8 @@ class WebRtcMesh implements WebRtcTransport {
       this.stats.linksFailed++;
     }
     if (entry.initiator && !this.links.has(peer)) this.scheduleReconnect(peer);
+    // Its queue went with it: that may have been the last one holding frames.
+    queueMicrotask(() => this.checkDrained());
   }
 
   private scheduleReconnect(peer: PeerAddress): void {
