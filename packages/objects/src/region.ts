@@ -80,9 +80,9 @@ export interface Section {
    * section, both still held; otherwise they throw SynodError NOT_LOCKED.
    */
   page(index: number): PageView;
-  /** Not released, not lost (minority, exclusion). */
+  /** Not released, not lost (minority, exclusion, the group left). */
   valid(): boolean;
-  /** Called once if the lock is lost without release(); its writes are undone here and sent nowhere. */
+  /** Called once if the lock is lost without release() (minority, exclusion, the group left); its writes are undone here and sent nowhere. */
   onLost(listener: () => void): () => void;
   /**
    * Sends the diffs of the pages written (fbcast or cbcast), then the release (safe); resolves
@@ -96,7 +96,11 @@ export interface Region {
   readonly pages: number;
   readonly pageSize: number;
   readonly consistency: Consistency;
-  /** Waits in the FIFO queue of every page of the range; resolves once granted and every earlier release of those pages is applied here. */
+  /**
+   * Waits in the FIFO queue of every page of the range; resolves once granted and every earlier
+   * release of those pages is applied here. Once the group is left (leave(), the peer closed),
+   * waits and later calls reject with SynodError NOT_JOINED.
+   */
   lock(range: PageRange, mode?: LockMode, options?: LockOptions): Promise<Section>;
   /** lock, run fn, release (even if fn throws). */
   withLock<T>(range: PageRange, mode: LockMode, fn: (section: Section) => T | Promise<T>, options?: LockOptions): Promise<T>;
@@ -195,6 +199,8 @@ class RegionImpl implements Region {
   private readonly storageKey: string;
   private readonly dirtyPages = new Set<number>();
   private persisting = false;
+  /** Set once the group is left for good: every wait ended with it, and later locks reject with it. */
+  private ended: SynodError | undefined;
 
   constructor(
     private readonly group: Group,
@@ -254,6 +260,15 @@ class RegionImpl implements Region {
       }
       this.sawView = false;
       this.stateLoaded = false;
+    });
+    group.on('left', ({ reason }) => {
+      this.ended = new SynodError('NOT_JOINED', `region ${name}: left group ${group.name}`, { cause: reason });
+      for (const section of [...this.sections.values()]) this.lose(section, false);
+      for (const [request, wait] of [...this.pending]) {
+        this.pending.delete(request);
+        wait.cancelTimeout?.();
+        wait.reject(this.ended);
+      }
     });
     group.statePart(this.kind('state'), {
       save: async () => {
@@ -321,8 +336,10 @@ class RegionImpl implements Region {
     if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
       throw new SynodError('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     }
+    if (this.ended) throw this.ended;
     if (!this.group.view) throw new SynodError('NOT_JOINED', `not yet a member of ${this.group.name}`);
     await this.waitGate();
+    if (this.ended) throw this.ended;
     const request = this.nextRequest++;
     return new Promise<Section>((resolve, reject) => {
       const wait: Pending = { first, last, mode, resolve, reject, cancelTimeout: undefined };
@@ -473,7 +490,7 @@ class RegionImpl implements Region {
 
   /** Resolves every pending lock that is granted and whose pages are up to date here. */
   private settle(): void {
-    if (!this.stateLoaded || this.inMinority) return;
+    if (!this.stateLoaded || this.inMinority || this.ended) return;
     const self = this.group.memberId;
     for (const [request, wait] of [...this.pending]) {
       const entry = this.table.find(self, request);

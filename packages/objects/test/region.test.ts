@@ -135,4 +135,34 @@ describe('a region', () => {
     await world.run(50);
     assert.equal(regions[1]!.stats.droppedMalformed, 3);
   });
+
+  for (const ending of ['leave', 'close'] as const) {
+    it(`a waiting lock rejects with NOT_JOINED when the ${ending === 'leave' ? 'group is left' : 'peer closes'}; a held section is lost and undone`, async () => {
+      const world = new World({ seed: 5 });
+      const { peers, groups, regions } = await regionGroup(world, 3, 'release');
+      const [a, b] = regions as [Region, Region, Region];
+      await world.settle(b.lock(0, 'write'));
+      const held = await world.settle(a.lock(1, 'write'));
+      held.page(1).setUint8(0, 7);
+      let lost = 0;
+      held.onLost(() => lost++);
+      const waiting: { settled: boolean; error?: unknown } = { settled: false };
+      a.lock(0, 'write').then(
+        () => (waiting.settled = true),
+        (error: unknown) => Object.assign(waiting, { settled: true, error }),
+      );
+      await world.run(100);
+      assert.equal(waiting.settled, false, 'page 0 is held by the other member');
+      await world.settle(ending === 'leave' ? groups[0]!.leave() : peers[0]!.close({ leave: false }));
+      assert.ok(waiting.settled, 'the wait ended by the time the group was left');
+      const error = waiting.error as SynodError;
+      assert.ok(error instanceof SynodError && error.code === 'NOT_JOINED', String(error));
+      assert.equal((error.cause as SynodError).code, ending === 'leave' ? 'NOT_JOINED' : 'CLOSED');
+      assert.equal(lost, 1);
+      assert.equal(held.valid(), false);
+      assert.equal(a.read(1)[0], 0, 'the lost section’s write is undone');
+      await assert.rejects(a.lock(2, 'read'), (e: unknown) => e instanceof SynodError && e.code === 'NOT_JOINED');
+      await world.until(() => b.holders(1).length === 0, 'the others drop the leaver’s lock');
+    });
+  }
 });

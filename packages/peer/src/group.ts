@@ -150,15 +150,25 @@ export interface GroupEvents {
   minority: (view: View) => void;
   /** The partition healed in time: this member is back in its view's majority and delivers again. */
   majority: (view: View) => void;
+  /** The group went on without this member; it rejoins on its own under a new member id ('rejoined'). */
   excluded: (event: { readonly memberId: MemberId; readonly reason: string }) => void;
   rejoined: (event: { readonly memberId: MemberId; readonly previousMemberId: MemberId; readonly view: View }) => void;
+  /**
+   * This member is out of the group for good: leave() completed or timed out, the peer closed, or
+   * the join failed. Emitted once, as the group's last event, before leave() and the peer's close()
+   * resolve; after the upcalls delivered before it, unless the group was shut down first (the peer
+   * closed without leaving, or a handler held the group past leaveTimeoutMs). Unlike 'excluded',
+   * nothing follows: tools end their waits here. `reason` is what the group's pending sends and
+   * requests were rejected with (NOT_JOINED after a leave, CLOSED when the peer closed without one).
+   */
+  left: (event: { readonly memberId: MemberId; readonly reason: SynodError }) => void;
   /** Deliveries of a kind with no handler. A request a listener does not reply to synchronously gets a 'no handler' answer. */
   message: (message: Message) => void;
   /** A handler, listener or state callback threw. Without a listener the error is rethrown asynchronously. */
   error: (error: unknown) => void;
 }
 export type GroupEvent = keyof GroupEvents;
-const GROUP_EVENTS: readonly GroupEvent[] = ['view', 'block', 'minority', 'majority', 'excluded', 'rejoined', 'message', 'error'];
+const GROUP_EVENTS: readonly GroupEvent[] = ['view', 'block', 'minority', 'majority', 'excluded', 'rejoined', 'left', 'message', 'error'];
 
 export interface GroupStats extends MemberStats {
   /** Messages whose peer-layer payload was malformed. */
@@ -280,6 +290,9 @@ export class GroupRuntime implements Group {
   private readonly knownMembers = new Map<PeerAddress, MemberId>();
   private readonly joined: { promise: Promise<Group>; resolve: (group: Group) => void; reject: (error: unknown) => void };
   private left: { promise: Promise<void>; resolve: () => void } | undefined;
+  /** Why the group ended, from the moment its status became 'left' (a later shutDown keeps it). */
+  private leftReason: SynodError | undefined;
+  private leftEmitted = false;
 
   readonly fbcast: Cast = ((kind: string, data?: Data, options?: SendOptions) => this.cast('fifo', kind, data, options)) as Cast;
   readonly cbcast: Cast = ((kind: string, data?: Data, options?: SendOptions) => this.cast('causal', kind, data, options)) as Cast;
@@ -466,6 +479,7 @@ export class GroupRuntime implements Group {
   shutDown(reason: SynodError): void {
     if (this.status === 'left' && !this.timer && !this.leaveTimer) return;
     this.status = 'left';
+    const leftReason = (this.leftReason ??= reason);
     this.clearTimer();
     if (this.leaveTimer !== undefined) this.host.clock.clearTimer(this.leaveTimer);
     this.leaveTimer = undefined;
@@ -473,6 +487,9 @@ export class GroupRuntime implements Group {
     this.joined.reject(reason);
     this.host.forget(this);
     this.monitor.close();
+    // At once: the monitor is closed (a handler may still be running), and the tools' waits must
+    // end before leave() or the peer's close() resolves.
+    this.emitLeft(leftReason);
     this.left?.resolve();
   }
 
@@ -786,17 +803,26 @@ export class GroupRuntime implements Group {
     this.status = 'left';
     this.clearTimer();
     const reason = new SynodError('NOT_JOINED', `left group ${this.name}`);
+    this.leftReason = reason;
     this.failIncarnation(incarnation, reason);
     this.joined.reject(reason);
     this.host.forget(this);
-    // Resolve after the upcalls before 'left' have run; a handler that never returns delays it by
-    // leaveTimeoutMs at most (the leave timer, still running, shuts the group down).
+    // Emit 'left' and resolve after the upcalls before it have run; a handler that never returns
+    // delays them by leaveTimeoutMs at most (the leave timer, still running, shuts the group down).
     this.monitor.enqueue(() => {
       if (this.leaveTimer !== undefined) this.host.clock.clearTimer(this.leaveTimer);
       this.leaveTimer = undefined;
+      this.emitLeft(reason);
       this.left?.resolve();
       this.monitor.close();
     });
+  }
+
+  /** Once per group, whichever way it ended (onLeft's monitor task, or shutDown when that never ran). */
+  private emitLeft(reason: SynodError): void {
+    if (this.leftEmitted) return;
+    this.leftEmitted = true;
+    this.emit('left', { memberId: this.current.member.self, reason });
   }
 
   private failIncarnation(incarnation: Incarnation, error: SynodError): void {

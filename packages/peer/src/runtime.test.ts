@@ -7,7 +7,7 @@ import { SynodError } from '@synod/core';
 import { createHub, memory, type Hub } from '@synod/transport-memory';
 import type { Clock } from './clock.js';
 import { encodeFrame, envelopeHeader } from './envelope.js';
-import { encodeStateParts, type MemberLike } from './group.js';
+import { encodeStateParts, type Group, type MemberLike } from './group.js';
 import { encodeBody, encodeMessage } from './payload.js';
 import { createPeerWith, type Peer } from './peer.js';
 
@@ -242,6 +242,87 @@ describe('runtime against a fake core', () => {
     assert.deepEqual(events, ['excluded me/1 partition', 'rejoined me/2 after me/1']);
     assert.deepEqual((group.view as View).members, ['a/1', 'me/2']);
     await peer.close({ leave: false });
+  });
+
+  it("'left': once, after the earlier upcalls and before leave() resolves; not on exclusion", async () => {
+    const { hub, clock, members, peer } = await setup();
+    const joining = peer.join('g');
+    await flush();
+    const first = members[0]!;
+    first.upcalls.push(view(1, ['me/1']));
+    await poke(hub);
+    const group = await joining;
+    clock.advance(1);
+    const log: string[] = [];
+    const reasons: unknown[] = [];
+    group.on('left', (event) => {
+      log.push(`left ${event.memberId}`);
+      reasons.push(event.reason);
+    });
+    group.handle('K', async () => {
+      await flush();
+      log.push('handled K');
+    });
+    // An exclusion is not the end: the group rejoins under a new id.
+    first.upcalls.push({ type: 'excluded', reason: 'partition' });
+    await poke(hub);
+    const second = members[1]!;
+    second.upcalls.push(view(3, ['a/1', 'me/2']), { type: 'loadState', state: new Uint8Array() });
+    await poke(hub);
+    for (let i = 0; i < 10 && group.memberId !== 'me/2'; i++) await flush();
+    assert.equal(group.memberId, 'me/2');
+    const leaving = group.leave().then(() => log.push('leave resolved'));
+    await flush();
+    assert.ok(second.calls.includes('leave'));
+    second.upcalls.push(deliver('a/1', 'K', 1, 1), { type: 'left' });
+    await poke(hub);
+    await leaving;
+    assert.deepEqual(log, ['handled K', 'left me/2', 'leave resolved']);
+    assert.ok(reasons[0] instanceof SynodError && reasons[0].code === 'NOT_JOINED');
+    await peer.close();
+    clock.advance(10_000);
+    assert.equal(log.filter((entry) => entry.startsWith('left')).length, 1, 'emitted once');
+  });
+
+  it("'left' when leave() times out, when the join fails, and when the peer closes", async () => {
+    const { hub, clock, members, peer } = await setup();
+    const events: string[] = [];
+    const record = (group: Group) => void group.on('left', (event) => events.push(`${group.name} ${event.memberId} ${event.reason.code}`));
+    const pokeGroup = async (name: string) => {
+      hub.inject('poker', 'me', encodeFrame(envelopeHeader(name, 'poker/1'), Uint8Array.of(0)));
+      await hub.settle();
+      await flush();
+    };
+    // Nobody acknowledges the leave: the leave timer ends the group.
+    const joiningA = peer.join('a', { leaveTimeoutMs: 100, setup: record });
+    await flush();
+    members[0]!.upcalls.push({ type: 'view', view: { group: 'a', viewId: 1, members: ['me/1'] }, joined: [], left: [] });
+    await pokeGroup('a');
+    const leavingA = (await joiningA).leave();
+    clock.advance(100);
+    await leavingA;
+    assert.deepEqual(events, ['a me/1 NOT_JOINED']);
+    // A state that does not load fails the join, which leaves.
+    const failing = { save: () => new Uint8Array(), load: () => Promise.reject(new Error('bad state')) };
+    const failedB = assert.rejects(peer.join('b', { state: failing, setup: record }), /bad state/);
+    await flush();
+    members[1]!.upcalls.push(
+      { type: 'view', view: { group: 'b', viewId: 2, members: ['x/1', 'me/2'] }, joined: [], left: [] },
+      { type: 'loadState', state: encodeStateParts([['', Uint8Array.of(1)]]) },
+    );
+    await pokeGroup('b');
+    await failedB;
+    await flush();
+    assert.ok(members[1]!.calls.includes('leave'));
+    members[1]!.upcalls.push({ type: 'left' });
+    await pokeGroup('b');
+    for (let i = 0; i < 10 && events.length < 2; i++) await flush();
+    assert.deepEqual(events, ['a me/1 NOT_JOINED', 'b me/2 NOT_JOINED']);
+    // The peer closes without leaving: every group ends at once, still joining or not.
+    void peer.join('c', { setup: record }).catch(() => undefined);
+    await flush();
+    await peer.close({ leave: false });
+    assert.deepEqual(events, ['a me/1 NOT_JOINED', 'b me/2 NOT_JOINED', 'c me/3 CLOSED']);
   });
 
   it('passes transport link-down to the members of the view at that address', async () => {

@@ -207,8 +207,12 @@ describe('peer over the memory transport', () => {
   it('leave: the others install a view without the leaver, which can no longer send', async () => {
     const c = await cluster(3);
     try {
+      const left: string[] = [];
+      c.groups[2]!.on('left', (event) => left.push(`${event.memberId} ${event.reason.code}`));
       await c.groups[2]!.leave();
+      assert.deepEqual(left, ['p2/1 NOT_JOINED'], "'left' before leave() resolves");
       await c.groups[2]!.leave(); // idempotent
+      assert.equal(left.length, 1);
       await agreeOnView(c.groups.slice(0, 2), 2);
       assert.deepEqual(c.groups[0]!.view!.members, ['p0/1', 'p1/1']);
       await assert.rejects(c.groups[2]!.fbcast('X', 1), { name: 'SynodError', code: 'NOT_JOINED' });

@@ -15,6 +15,7 @@
  */
 import { SynodError } from '@synod/core';
 import type { Group, Message } from '@synod/peer';
+import { leftError } from './lease.js';
 import { Reader, Writer } from './replicated-codec.js';
 import type { CheckpointPart, ReplicaStorage } from './replicated.js';
 
@@ -53,9 +54,15 @@ export interface GroupCheckpoint {
   readonly stats: CheckpointStats;
   /** The last checkpoint cut or restored here. */
   readonly latest: CheckpointInfo | undefined;
-  /** Resolves once the founding decision is made: the checkpoint restored, or undefined (joined a live group, or nothing stored). */
+  /**
+   * Resolves once the founding decision is made: the checkpoint restored, or undefined (joined a
+   * live group, nothing stored, or the group left before its first view).
+   */
   readonly restored: Promise<CheckpointInfo | undefined>;
-  /** Takes a checkpoint of the whole group; resolves once this member has saved it. */
+  /**
+   * Takes a checkpoint of the whole group; resolves once this member has saved it. Once the group
+   * is left (leave(), the peer closed), takes not yet cut reject with SynodError NOT_JOINED, as do later ones.
+   */
   take(): Promise<CheckpointInfo>;
   on(event: 'checkpoint', listener: (event: CheckpointEvent) => void): () => void;
 }
@@ -89,6 +96,8 @@ export function checkpoint(group: Group, options: CheckpointOptions): GroupCheck
   let seq = 0;
   let latest: CheckpointInfo | undefined;
   let nextTake = 1;
+  /** Set once the group is left for good: every wait ended with it, and later takes reject with it. */
+  let ended: SynodError | undefined;
 
   const emit = (event: CheckpointEvent) => {
     for (const listener of [...listeners]) listener(event);
@@ -162,6 +171,13 @@ export function checkpoint(group: Group, options: CheckpointOptions): GroupCheck
     for (const waiter of waiters.values()) waiter.reject(error);
     waiters.clear();
   });
+  // A take already cut resolves when storage has it; the others' markers will never be delivered here.
+  group.on('left', ({ reason }) => {
+    ended = leftError('checkpoint', group, reason);
+    for (const waiter of waiters.values()) waiter.reject(ended);
+    waiters.clear();
+    firstView(false); // left before any view: nothing to restore
+  });
 
   // Founding: wait for the first view; a founder (alone in it) restores the stored checkpoint.
   const stored = storage.get(storageKey).catch(() => undefined);
@@ -199,6 +215,7 @@ export function checkpoint(group: Group, options: CheckpointOptions): GroupCheck
     },
     restored,
     take() {
+      if (ended) return Promise.reject(ended);
       const token = `${group.memberId}#${nextTake++}`;
       const done = new Promise<CheckpointInfo>((resolve, reject) => waiters.set(token, { resolve, reject }));
       group.abcast(kind, token).catch((error: unknown) => {

@@ -10,8 +10,8 @@ export interface LeaderOptions extends LeaseOptions {
 export interface LeaderElection {
   /**
    * The leader of the current view: its oldest member, so every member that installed the view
-   * names the same one. Undefined before the first view and while this member is in a minority
-   * or excluded.
+   * names the same one. Undefined before the first view, while this member is in a minority
+   * or excluded, and once it has left the group.
    */
   readonly leader: MemberId | undefined;
   /**
@@ -82,6 +82,12 @@ export function createLeader(group: Group, options: LeaderOptions = {}): LeaderE
   group.on('excluded', () => {
     inMajority = false;
     view = undefined; // the next incarnation's first view waits as a joiner's does
+    evaluate();
+  });
+  group.on('left', () => {
+    inMajority = false;
+    cancelWait?.();
+    cancelWait = undefined;
     evaluate();
   });
 

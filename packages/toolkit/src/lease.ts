@@ -87,6 +87,7 @@ export class Lease {
     group.on('rejoined', () => this.activate());
     group.on('minority', () => this.cut());
     group.on('excluded', () => this.cut());
+    group.on('left', () => this.cut()); // for good: no timer keeps the process alive
   }
 
   /** Whether this member holds a fresh majority acknowledgement now. */
@@ -193,4 +194,14 @@ export function toolKind(tool: string, instance: string | undefined): (op: strin
 export function at(group: Group, atMs: number, callback: () => void): () => void {
   const handle = group.clock.setTimer(callback, Math.max(0, atMs - group.clock.now()));
   return () => group.clock.clearTimer(handle);
+}
+
+/**
+ * What a tool's waits end with once its group is left for good (the 'left' event: leave(), the
+ * peer closed, a failed join), and what its later calls throw: SynodError NOT_JOINED, as the
+ * group's own sends after leaving; the cause is the group's reason. ('excluded' is not the end:
+ * the group rejoins under a new member id.)
+ */
+export function leftError(tool: string, group: Group, reason: SynodError): SynodError {
+  return new SynodError('NOT_JOINED', `${tool}: left group ${group.name}`, { cause: reason });
 }

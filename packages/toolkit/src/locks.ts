@@ -1,6 +1,6 @@
 import { SynodError, type MemberId } from '@synod/core';
 import type { Group, Message } from '@synod/peer';
-import { Lease, at, newToolStats, toolKind, type LeaseOptions, type ToolStats } from './lease.js';
+import { Lease, at, leftError, newToolStats, toolKind, type LeaseOptions, type ToolStats } from './lease.js';
 
 export type LockMode = 'read' | 'write';
 
@@ -14,7 +14,7 @@ export interface LockGrant {
    * replicated state, and under a fresh lease (see lease.ts). Check it before each guarded act.
    */
   valid(): boolean;
-  /** Called once if the grant is lost without release(): lease lapsed, minority, exclusion. */
+  /** Called once if the grant is lost without release(): lease lapsed, minority, exclusion, the group left. */
   onLost(listener: () => void): () => void;
   /** Releases the grant (idempotent); resolves once the release is sent. */
   release(): Promise<void>;
@@ -45,7 +45,10 @@ export interface LockHolder {
 }
 
 export interface Locks {
-  /** Waits in the lock's FIFO queue (a waiting writer blocks later readers) until granted and valid. */
+  /**
+   * Waits in the lock's FIFO queue (a waiting writer blocks later readers) until granted and valid.
+   * Once the group is left (leave(), the peer closed), waits reject and later calls throw SynodError NOT_JOINED.
+   */
   acquire(name: string, mode?: LockMode, options?: AcquireOptions): Promise<LockGrant>;
   /** acquire, run fn, release (even if fn throws). */
   withLock<T>(name: string, mode: LockMode, fn: (grant: LockGrant) => T | Promise<T>, options?: AcquireOptions): Promise<T>;
@@ -115,6 +118,8 @@ export function createLocks(group: Group, options: LocksOptions = {}): Locks {
   let sawView = false;
   /** False from a joiner's first view until its state arrives: nothing applies to a stale table. */
   let stateLoaded = false;
+  /** Set once the group is left for good: every wait ended with it, and later calls throw it. */
+  let ended: SynodError | undefined;
 
   const emit = (event: LockEvent) => options.onEvent?.(event);
   const stateOf = (name: string): LockState => {
@@ -246,6 +251,7 @@ export function createLocks(group: Group, options: LocksOptions = {}): Locks {
   function settle(): void {
     cancelCheck?.();
     cancelCheck = undefined;
+    if (ended) return;
     const now = group.clock.now();
     let nextCheck = Infinity;
     for (const [request, wait] of [...pending]) {
@@ -279,6 +285,17 @@ export function createLocks(group: Group, options: LocksOptions = {}): Locks {
     }
     sawView = false;
     stateLoaded = false;
+  });
+  group.on('left', ({ reason }) => {
+    ended = leftError('locks', group, reason);
+    cancelCheck?.();
+    cancelCheck = undefined;
+    for (const local of [...granted.values()]) lose(local, false);
+    for (const [request, wait] of [...pending]) {
+      pending.delete(request);
+      wait.cancelTimeout?.();
+      wait.reject(ended);
+    }
   });
 
   function makeGrant(name: string, mode: LockMode, fencingToken: number, request: number): LockGrant {
@@ -316,6 +333,7 @@ export function createLocks(group: Group, options: LocksOptions = {}): Locks {
     if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
       throw new SynodError('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${String(timeoutMs)}`);
     }
+    if (ended) throw ended;
     if (!group.view) throw new SynodError('NOT_JOINED', `not yet a member of ${group.name}`);
     const request = nextRequest++;
     return new Promise<LockGrant>((resolve, reject) => {

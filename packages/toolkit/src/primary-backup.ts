@@ -24,6 +24,7 @@
  */
 import { SynodError, type MemberId } from '@synod/core';
 import type { Data, Group, Message } from '@synod/peer';
+import { leftError } from './lease.js';
 import { isCount, isRecord, pack, unpack, validateInstanceName } from './packing.js';
 
 /** Requests and responses travel as JSON values (strings, numbers, objects…), not Uint8Arrays. */
@@ -68,7 +69,11 @@ export interface PrimaryBackupStats {
 }
 
 export interface PrimaryBackup<Request extends PrimaryBackupData = PrimaryBackupData, Response extends PrimaryBackupData = PrimaryBackupData> {
-  /** Runs `request` at the primary; resolves once every member of the view holds its effect. */
+  /**
+   * Runs `request` at the primary; resolves once every member of the view holds its effect. Once
+   * the group is left (leave(), the peer closed), pending and later requests reject with SynodError
+   * NOT_JOINED (a pending one may still have run).
+   */
   request(request: Request, options?: PrimaryBackupRequestOptions): Promise<Response>;
   /** The current primary, as agreed by the view. */
   readonly primary: MemberId | undefined;
@@ -137,6 +142,8 @@ class PrimaryBackupTool<Request extends PrimaryBackupData, Response extends Prim
   private readonly pending = new Map<number, Pending>();
   private currentPrimary: MemberId | undefined;
   private closed = false;
+  /** Set once the group is left for good: every pending request ended with it, and later ones reject with it. */
+  private ended: SynodError | undefined;
 
   constructor(
     private readonly group: Group,
@@ -164,6 +171,7 @@ class PrimaryBackupTool<Request extends PrimaryBackupData, Response extends Prim
         this.updateInFlight = false;
         this.currentPrimary = undefined;
       }),
+      group.on('left', ({ reason }) => this.onLeft(reason)),
     );
     if (group.view) this.onView(group.view.members[0]);
   }
@@ -182,6 +190,7 @@ class PrimaryBackupTool<Request extends PrimaryBackupData, Response extends Prim
 
   request(request: Request, options: PrimaryBackupRequestOptions = {}): Promise<Response> {
     if (this.closed) return Promise.reject(new SynodError('CLOSED', 'primaryBackup: closed'));
+    if (this.ended) return Promise.reject(this.ended);
     if (request instanceof Uint8Array || ArrayBuffer.isView(request)) {
       return Promise.reject(new SynodError('INVALID_ARGUMENT', 'primaryBackup: requests are JSON values, not binary'));
     }
@@ -214,6 +223,14 @@ class PrimaryBackupTool<Request extends PrimaryBackupData, Response extends Prim
     this.closed = true;
     for (const undo of this.undo) undo();
     for (const [requestNo, pending] of this.pending) this.settle(requestNo, pending, { error: 'closed' }, new SynodError('CLOSED', 'primaryBackup: closed'));
+  }
+
+  private onLeft(reason: SynodError): void {
+    this.ended = leftError('primaryBackup', this.group, reason);
+    this.unconfirmed = [];
+    this.updateInFlight = false;
+    this.currentPrimary = undefined;
+    for (const [requestNo, pending] of this.pending) this.settle(requestNo, pending, { error: 'left' }, this.ended);
   }
 
   // ---------------------------------------------------------------- client
@@ -281,7 +298,7 @@ class PrimaryBackupTool<Request extends PrimaryBackupData, Response extends Prim
     } catch (error) {
       outcome = { error: error instanceof Error ? error.message : String(error) };
     }
-    if (!this.isPrimary || this.closed) return; // excluded meanwhile: the state transfer resets this state
+    if (!this.isPrimary || this.closed) return; // excluded meanwhile (the state transfer resets this state), or left
     this.stats.executed++;
     const entry: Entry = { seq: ++this.nextSeq, client, requestNo, floor: body['f'], ...outcome };
     this.unconfirmed.push(entry);

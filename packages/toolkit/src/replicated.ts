@@ -12,6 +12,8 @@
  * - Update replica: `set` / `delete` / `clear`, `add`, `append`: queued, batched per turn into one
  *   abcast (or one safe multicast with `{ safe: true }`), applied at every member on delivery; the
  *   promise resolves once this member has applied it (with `safe`: once every member holds it).
+ *   Once the group is left (leave(), the peer closed), updates not yet applied here reject with
+ *   SynodError NOT_JOINED, as do later ones.
  * - Read replica: `get`, `has`, `keys`, `entries`, `size`, `value`, `slice`: local, no messages;
  *   they see the updates applied so far (a member reads its own write once the promise resolved).
  *
@@ -20,6 +22,7 @@
  */
 import { SynodError, type MemberId } from '@synod/core';
 import type { Group, Message } from '@synod/peer';
+import { leftError } from './lease.js';
 import { DIGEST_SEED, Reader, Writer, chainDigest, type ReplicaValue } from './replicated-codec.js';
 
 export type { ReplicaValue } from './replicated-codec.js';
@@ -166,6 +169,8 @@ abstract class Replica<C extends { readonly type: string }> implements Checkpoin
   private persisting = false;
   private listenerError: unknown;
   private persistAgain = false;
+  /** Set once the group is left for good: updates in flight ended with it, and later ones reject with it. */
+  private ended: SynodError | undefined;
 
   constructor(
     protected readonly group: Group,
@@ -201,6 +206,12 @@ abstract class Replica<C extends { readonly type: string }> implements Checkpoin
       // Updates in flight from the old member id are never delivered back to this member.
       const error = new SynodError('EXCLUDED', `replica ${name}: ${memberId} was excluded before its updates were applied here`);
       for (const settle of this.inFlight.values()) settle.reject(error);
+      this.inFlight.clear();
+    });
+    group.on('left', ({ reason }) => {
+      // Updates sent but not yet delivered back never will be.
+      this.ended = leftError(`replica ${name}`, group, reason);
+      for (const settle of this.inFlight.values()) settle.reject(this.ended);
       this.inFlight.clear();
     });
     if (this.storage) {
@@ -318,6 +329,10 @@ abstract class Replica<C extends { readonly type: string }> implements Checkpoin
     const batch = this.open;
     this.open = undefined;
     if (!batch || batch.count === 0) return;
+    if (this.ended) {
+      batch.settle.reject(this.ended);
+      return;
+    }
     const batchNo = this.nextBatchNo++;
     const bytes = batch.writer.finish();
     new DataView(bytes.buffer).setUint32(2, batchNo); // patch the batch number in (see startBatch)

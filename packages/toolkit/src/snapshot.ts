@@ -19,10 +19,12 @@
  * view drop the snapshot, and the initiator starts it again in the new view, up to `attempts`
  * times in all (default 3); it then rejects with SynodError VIEW_CHANGED. So a take() either
  * completes among the members of one view (the survivors) or fails with a typed error; a member
- * excluded meanwhile rejects with EXCLUDED, and `timeoutMs` bounds a take() in a minority.
+ * excluded meanwhile rejects with EXCLUDED, one that leaves the group (or whose peer closes) with
+ * NOT_JOINED, and `timeoutMs` bounds a take() in a minority.
  */
 import { SynodError, type MemberId } from '@synod/core';
 import type { Data, Group, Handler, Message } from '@synod/peer';
+import { leftError } from './lease.js';
 import { isCount, isRecord, pack, unpack, validateInstanceName } from './packing.js';
 
 export interface SnapshotOptions {
@@ -112,6 +114,8 @@ class SnapshotTool implements DistributedSnapshot {
   private readonly undo: (() => void)[] = [];
   private nextSnapshotNo = 1;
   private closed = false;
+  /** Set once the group is left for good: every take ended with it, and later ones reject with it. */
+  private ended: SynodError | undefined;
 
   constructor(
     private readonly group: Group,
@@ -128,6 +132,11 @@ class SnapshotTool implements DistributedSnapshot {
       group.on('excluded', ({ memberId }) => {
         this.recordings.clear();
         this.failAll(new SynodError('EXCLUDED', `distributedSnapshot: ${memberId} was excluded from ${group.name}`));
+      }),
+      group.on('left', ({ reason }) => {
+        this.ended = leftError('distributedSnapshot', group, reason);
+        this.recordings.clear();
+        this.failAll(this.ended);
       }),
     );
   }
@@ -149,6 +158,7 @@ class SnapshotTool implements DistributedSnapshot {
 
   take(options: SnapshotTakeOptions = {}): Promise<SnapshotCut> {
     if (this.closed) return Promise.reject(new SynodError('CLOSED', 'distributedSnapshot: closed'));
+    if (this.ended) return Promise.reject(this.ended);
     const view = this.group.view;
     if (!view) return Promise.reject(new SynodError('NOT_JOINED', 'distributedSnapshot: no view yet'));
     const attempts = options.attempts ?? 3;

@@ -1,6 +1,6 @@
 import { SynodError, type MemberId } from '@synod/core';
 import type { Group, Message } from '@synod/peer';
-import { Lease, at, newToolStats, toolKind, type LeaseOptions, type ToolStats } from './lease.js';
+import { Lease, at, leftError, newToolStats, toolKind, type LeaseOptions, type ToolStats } from './lease.js';
 
 export interface TokenOptions extends LeaseOptions {
   /** Several tokens on one group need distinct names. Default 'default'. */
@@ -12,7 +12,7 @@ export interface TokenGrant {
   readonly generation: number;
   /** Whether this member still holds the token now (see Token.holding). */
   valid(): boolean;
-  /** Called once if the grant is lost without release(): lease lapsed, minority, exclusion. */
+  /** Called once if the grant is lost without release(): lease lapsed, minority, exclusion, the group left. */
   onLost(listener: () => void): () => void;
   /** Done with the token: it passes to the next requester, or stays here idle. */
   release(): void;
@@ -29,7 +29,10 @@ export interface Token {
    * lease, and past the lease of a holder whose removal regenerated it (lease.ts).
    */
   holding(): boolean;
-  /** Resolves once the token is here and valid: at once if it is idle here, else after a request. */
+  /**
+   * Resolves once the token is here and valid: at once if it is idle here, else after a request.
+   * Once the group is left (leave(), the peer closed), waits reject and later calls throw SynodError NOT_JOINED.
+   */
   acquire(options?: { readonly timeoutMs?: number }): Promise<TokenGrant>;
   /** Called when the replicated holder changes. */
   onHolder(listener: (holder: MemberId | undefined, generation: number) => void): () => void;
@@ -69,6 +72,8 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
   const waiters: Waiter[] = [];
   const holderListeners = new Set<(holder: MemberId | undefined, generation: number) => void>();
   let cancelCheck: (() => void) | undefined;
+  /** Set once the group is left for good: every wait ended with it, and later calls throw it. */
+  let ended: SynodError | undefined;
 
   const self = () => group.memberId;
   const holding = (): boolean =>
@@ -224,6 +229,17 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
     passing = false;
     requestInFlight = false;
   });
+  group.on('left', ({ reason }) => {
+    ended = leftError('token', group, reason);
+    stateLoaded = false; // step() does nothing from here on
+    cancelCheck?.();
+    cancelCheck = undefined;
+    lose();
+    for (const waiter of waiters.splice(0)) {
+      waiter.cancelTimeout?.();
+      waiter.reject(ended);
+    }
+  });
 
   return {
     get holder() {
@@ -241,6 +257,7 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
       if (timeoutMs !== undefined && !(typeof timeoutMs === 'number' && timeoutMs > 0 && Number.isFinite(timeoutMs))) {
         throw new SynodError('INVALID_ARGUMENT', `timeoutMs must be a positive number, got ${String(timeoutMs)}`);
       }
+      if (ended) throw ended;
       if (!group.view) throw new SynodError('NOT_JOINED', `not yet a member of ${group.name}`);
       return new Promise<TokenGrant>((resolve, reject) => {
         const waiter: Waiter = { resolve, reject, cancelTimeout: undefined };
