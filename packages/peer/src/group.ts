@@ -54,6 +54,8 @@ export interface MemberLike {
   takeOutput(): Output;
   /** Optional: fresh contacts for a member still joining or stuck in a minority. */
   updateContacts?(contacts: readonly MemberId[], nowMs: number): void;
+  /** Optional: backpressure from the transport (new data waits while it is congested). */
+  setCongested?(congested: boolean, nowMs: number): void;
 }
 
 export type MemberFactory = (config: MemberConfig) => MemberLike;
@@ -236,6 +238,8 @@ export interface GroupHost {
   nextIncarnation(): number;
   contacts(): PeerAddress[];
   transmit(to: readonly MemberId[], frame: Uint8Array): void;
+  /** The transport holds frames it could not pass on yet (its optional backpressure). */
+  congested(): boolean;
   forget(group: GroupRuntime): void;
 }
 
@@ -462,6 +466,11 @@ export class GroupRuntime implements Group {
     this.scheduleDrain();
   }
 
+  /** The transport drained its queues: data held back for it can go. */
+  transportDrained(): void {
+    if (this.status !== 'left') this.scheduleDrain();
+  }
+
   linkDown(address: PeerAddress): void {
     const incarnation = this.current;
     const suspects = new Set<MemberId>();
@@ -574,6 +583,7 @@ export class GroupRuntime implements Group {
     const incarnation = this.current;
     let output: Output;
     try {
+      incarnation.member.setCongested?.(this.host.congested(), this.host.clock.now());
       output = incarnation.member.takeOutput();
     } catch (error) {
       this.emitError(error);

@@ -129,6 +129,7 @@ class PeerRuntime implements Peer {
       nextIncarnation: () => ++this.incarnations,
       contacts: () => this.transport.peers(),
       transmit: (to, frame) => this.transmit(to, frame),
+      congested: () => this.transport.congested?.() ?? false,
       forget: (group) => {
         if (this.runtimes.get(group.name) === group) this.runtimes.delete(group.name);
       },
@@ -138,6 +139,9 @@ class PeerRuntime implements Peer {
       this.transport.onLinkDown((address) => {
         for (const group of this.runtimes.values()) group.linkDown(address);
       }),
+      this.transport.onDrain?.(() => {
+        for (const group of this.runtimes.values()) group.transportDrained();
+      }) ?? (() => undefined),
     ];
   }
 
