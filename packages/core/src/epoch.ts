@@ -20,6 +20,8 @@ export interface Message {
   readonly vectorClock: readonly number[];
   /** The payload holds several messages (pack.ts). */
   readonly packed: boolean;
+  /** This member's own pack: its messages, in their own buffers. */
+  readonly parts: readonly Uint8Array[] | undefined;
 }
 
 type DataFrame = Extract<Frame, { kind: 'data' }>;
@@ -41,6 +43,11 @@ export class Epoch {
   private readonly firstClocks: (readonly number[] | undefined)[];
   private fifoReady: Message[] = [];
   private nextSeqno = 1;
+  /** Per own unit from seqno ownMessagesFrom on: the messages it completes; counted up to `stable`. */
+  private ownMessages: number[] = [];
+  private ownMessagesFrom = 1;
+  private ownMessagesHead = 0;
+  private unstableMessages = 0;
   /** Units received from others since this member last reported its digest. */
   unreportedBytes = 0;
   /** Set when a safe message or its order arrived: the others need our digest soon. */
@@ -66,9 +73,15 @@ export class Epoch {
     return this.selfIndex === 0;
   }
 
-  /** Encodes, keeps and locally processes a unit this member sends; returns its frame. */
-  sendUnit(unit: Unit): Uint8Array {
+  /**
+   * Encodes, keeps and locally processes a unit this member sends; returns its frame. `messages`:
+   * how many app messages it completes (a pack's count; 0 for an order unit or a message's early
+   * fragments), for the flow window's count of messages in flight.
+   */
+  sendUnit(unit: Unit, messages = 0): Uint8Array {
     const seqno = this.nextSeqno++;
+    this.ownMessages.push(messages);
+    this.unstableMessages += messages;
     const frame = encodeFrame(this.group, {
       kind: 'data',
       viewId: this.view.viewId,
@@ -77,7 +90,11 @@ export class Epoch {
       unit,
     });
     this.streams[this.selfIndex]!.appendOwn(seqno, frame);
-    this.process(this.selfIndex, seqno, unit);
+    // A pack written straight into the frame: its bytes are the frame's tail, but this member
+    // delivers its own messages from their own buffers (the app must not get views into a frame
+    // kept for retransmission).
+    const local = unit.order !== 'order' && unit.parts ? { ...unit, chunk: frame.subarray(frame.length - unit.messageBytes) } : unit;
+    this.process(this.selfIndex, seqno, local);
     return frame;
   }
 
@@ -121,6 +138,7 @@ export class Epoch {
       payload,
       vectorClock: this.firstClocks[senderIndex] ?? NO_CLOCK,
       packed: unit.packed === true,
+      parts: unit.parts,
     };
     switch (message.order) {
       case 'fifo':
@@ -202,10 +220,18 @@ export class Epoch {
     return this.streams[this.selfIndex]!.storedBytes;
   }
 
-  /** This member's own units that not every member holds yet. */
-  get unstableOwnUnits(): number {
-    const own = this.streams[this.selfIndex]!;
-    return own.contiguous - own.stable;
+  /** This member's own messages that not every member holds yet (each counted at its last unit). */
+  get unstableOwnMessages(): number {
+    const stable = this.streams[this.selfIndex]!.stable;
+    while (this.ownMessagesFrom + this.ownMessagesHead <= stable && this.ownMessagesHead < this.ownMessages.length) {
+      this.unstableMessages -= this.ownMessages[this.ownMessagesHead++]!;
+    }
+    if (this.ownMessagesHead >= 1024 && this.ownMessagesHead * 2 >= this.ownMessages.length) {
+      this.ownMessages = this.ownMessages.slice(this.ownMessagesHead);
+      this.ownMessagesFrom += this.ownMessagesHead;
+      this.ownMessagesHead = 0;
+    }
+    return this.unstableMessages;
   }
 
   bufferedBytes(): number {

@@ -20,10 +20,19 @@ export function packedSize(payload: Uint8Array): number {
   return varintBytes(payload.length) + payload.length;
 }
 
-export function pack(payloads: readonly Uint8Array[], totalBytes: number): Uint8Array {
-  const writer = new Writer(varintBytes(payloads.length) + totalBytes);
+/** The pack's length: `partsBytes` is the sum of packedSize() over its messages. */
+export function packBytes(count: number, partsBytes: number): number {
+  return varintBytes(count) + partsBytes;
+}
+
+export function packInto(writer: Writer, payloads: readonly Uint8Array[]): void {
   writer.varint(payloads.length);
   for (const payload of payloads) writer.bytes(payload);
+}
+
+export function pack(payloads: readonly Uint8Array[], partsBytes: number): Uint8Array {
+  const writer = new Writer(packBytes(payloads.length, partsBytes));
+  packInto(writer, payloads);
   return writer.finish();
 }
 

@@ -3,7 +3,7 @@
  * its input as hostile; decodeFrame throws DecodeError, which the member counts and drops.
  */
 import { DecodeError, Reader, Writer, encodeUtf8, varintBytes } from './codec.js';
-import { unpack } from './pack.js';
+import { packInto, unpack } from './pack.js';
 
 export const WIRE_VERSION = 2;
 /** Bounds on lists carried by frames: a group is never larger than this. */
@@ -55,6 +55,11 @@ export type Unit =
       readonly chunk: Uint8Array;
       /** A whole unit holding several messages (pack.ts); first and last are then both set. */
       readonly packed?: boolean;
+      /**
+       * Sending a pack: its messages, written straight into the frame (`chunk` is then ignored and
+       * `messageBytes` is the pack's length). Never set on a decoded unit.
+       */
+      readonly parts?: readonly Uint8Array[];
     }
   | { readonly order: 'order'; readonly entries: readonly OrderEntry[] };
 
@@ -150,7 +155,7 @@ function fragmentFrameBytes(groupBytes: number, frame: Extract<Frame, { kind: 'd
       for (const value of clock) length += varintBytes(value);
     }
   }
-  return length + unit.chunk.length;
+  return length + (unit.parts ? unit.messageBytes : unit.chunk.length);
 }
 
 export function encodeFrame(group: string, frame: Frame): Uint8Array {
@@ -172,7 +177,8 @@ export function encodeFrame(group: string, frame: Frame): Uint8Array {
           writer.varint(unit.messageBytes);
           if (unit.order === 'causal') writer.varints(unit.vectorClock ?? []);
         }
-        writer.raw(unit.chunk);
+        if (unit.parts) packInto(writer, unit.parts);
+        else writer.raw(unit.chunk);
       }
       break;
     }
