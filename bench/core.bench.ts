@@ -16,7 +16,7 @@ const SIZES = { '100b': 100, '1k': 1024 } as const;
 const ALL_PRIMITIVES = ['fbcast', 'cbcast', 'abcast', 'safe'] as const;
 const PRIMITIVES = ALL_PRIMITIVES.filter((p) => (process.env.BENCH_PRIMITIVES ?? p).split(',').includes(p));
 const MEMBER_COUNTS = (process.env.BENCH_MEMBERS ?? '3,5').split(',').map(Number);
-const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 20_000);
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 const WARMUP_MESSAGES = Number(process.env.BENCH_WARMUP_MESSAGES ?? Math.floor(MESSAGES / 4));
 const WINDOW = 128;
