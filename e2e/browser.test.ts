@@ -125,9 +125,14 @@ async function snapshot(handle: Handle): Promise<Snapshot> {
   });
 }
 
-async function send(handle: Handle, count: number, prefix: string): Promise<void> {
-  if (handle.kind === 'node') await handle.member.request({ cmd: 'send', count, prefix }, 'sent');
-  else await handle.member.page.evaluate(({ count, prefix }) => (globalThis as any).synodTest.member.send(count, prefix), { count, prefix });
+async function send(handle: Handle, count: number, prefix: string, padChars = 0): Promise<void> {
+  if (handle.kind === 'node') await handle.member.request({ cmd: 'send', count, prefix, padChars }, 'sent');
+  else {
+    await handle.member.page.evaluate(
+      ({ count, prefix, padChars }) => (globalThis as any).synodTest.member.send(count, prefix, padChars),
+      { count, prefix, padChars },
+    );
+  }
 }
 
 async function waitUntil<T>(probe: () => Promise<T>, done: (value: T) => boolean, what: string, timeoutMs = 20_000): Promise<T> {
@@ -213,6 +218,15 @@ describe('a mixed group of Chromium pages and Node processes over WebRTC', { ski
     const round2 = await waitUntil(all, (states) => states.every((s) => s.delivered.length === 8 * PER_MEMBER), `${8 * PER_MEMBER} deliveries each`);
     for (const state of round2.slice(1)) assert.deepEqual(state.delivered, round2[0]!.delivered);
     assert.deepEqual(round2[0]!.delivered.slice(0, 4 * PER_MEMBER), round1[0]!.delivered);
+
+    // Large messages both ways: 60,000 characters ride one 64 KiB frame, 200,000 are fragmented.
+    await Promise.all(handles.map((handle, i) => Promise.all([send(handle, 2, `r3.m${i}`, 60_000), send(handle, 1, `r3.big${i}`, 200_000)])));
+    const round3 = await waitUntil(all, (states) => states.every((s) => s.delivered.length === 8 * PER_MEMBER + 12), 'the large messages');
+    for (const state of round3.slice(1)) assert.deepEqual(state.delivered, round3[0]!.delivered);
+    for (let i = 0; i < 4; i++) {
+      assert.deepEqual(round3[0]!.delivered.filter((entry) => entry.startsWith(`r3.m${i}.`)), [`r3.m${i}.0`, `r3.m${i}.1`]);
+      assert.ok(round3[0]!.delivered.includes(`r3.big${i}.0`));
+    }
 
     await Promise.all([nodeA.request({ cmd: 'close' }, 'closed'), nodeB.request({ cmd: 'close' }, 'closed')]);
     await Promise.all(pages.map((page) => page.evaluate(() => (globalThis as any).synodTest.member.close())));

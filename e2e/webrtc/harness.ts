@@ -21,7 +21,8 @@ export interface Member {
   readonly loaded: number;
   viewSize(): number;
   viewId(): number;
-  send(count: number, prefix: string): Promise<void>;
+  /** `count` abcasts `${prefix}.${i}`, each padded with `padChars` characters the receivers drop. */
+  send(count: number, prefix: string, padChars?: number): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -50,7 +51,7 @@ export async function startMember(signaling: string, room: string, onEvent: (eve
     await peer.close({ leave: false });
     throw error;
   }
-  group.handle<string>('M', (message) => void delivered.push(message.data));
+  group.handle<string>('M', (message) => void delivered.push(message.data.split('~', 1)[0]!));
   group.on('view', (view) => onEvent({ event: 'view', viewId: view.viewId, members: view.members }));
   group.on('error', (error) => onEvent({ event: 'error', message: String(error) }));
   return {
@@ -64,9 +65,10 @@ export async function startMember(signaling: string, room: string, onEvent: (eve
     },
     viewSize: () => group.view?.members.length ?? 0,
     viewId: () => group.view?.viewId ?? -1,
-    async send(count, prefix) {
+    async send(count, prefix, padChars = 0) {
       const sends: Promise<unknown>[] = [];
-      for (let i = 0; i < count; i++) sends.push(group.abcast('M', `${prefix}.${i}`));
+      const pad = padChars > 0 ? `~${'x'.repeat(padChars - 1)}` : '';
+      for (let i = 0; i < count; i++) sends.push(group.abcast('M', `${prefix}.${i}${pad}`));
       await Promise.all(sends);
     },
     close: () => peer.close(),

@@ -1,7 +1,7 @@
 /**
  * A Node member of the mixed browser + Node test, driven by its parent over IPC:
  *   → { cmd: 'start', signaling, room }   ← { event: 'started', address, memberId, loaded }
- *   → { cmd: 'send', count, prefix }      ← { event: 'sent' }
+ *   → { cmd: 'send', count, prefix, padChars? } ← { event: 'sent' }
  *   → { cmd: 'state' }                    ← { event: 'state', delivered, viewSize, viewId }
  *   → { cmd: 'close' }                    ← { event: 'closed' }, then exits
  * and reports { event: 'view' | 'error', … } as they happen.
@@ -24,7 +24,7 @@ process.on('message', (command: Record<string, any>) => {
           reply({ event: 'started', address: member.address, memberId: member.memberId, loaded: member.loaded });
           break;
         case 'send':
-          await member!.send(command['count'], command['prefix']);
+          await member!.send(command['count'], command['prefix'], command['padChars']);
           reply({ event: 'sent' });
           break;
         case 'state':

@@ -95,6 +95,12 @@ export interface MemberConfig {
   readonly flowWindowBytes?: number;
   /** Largest total of queued, not-yet-sent bytes before send() throws BACKPRESSURE. */
   readonly maxQueuedBytes?: number;
+  /**
+   * New data sent between two takeOutput() calls, at most (about one unit more): past it the member
+   * asks to be woken at once (wakeAtMs = now) for the rest, so that a runtime can check the
+   * transport's backpressure in between. Default: no limit.
+   */
+  readonly maxBurstBytes?: number;
 }
 
 export interface MemberStats {

@@ -59,6 +59,7 @@ const DEFAULTS = {
   flushTimeoutMs: 2000,
   flowWindowBytes: 512 * 1024,
   maxQueuedBytes: 256 * 1024 * 1024,
+  maxBurstBytes: Number.POSITIVE_INFINITY,
 };
 const MAX_NAK_UNITS = 256;
 const MAX_FUTURE_FRAMES = 1024;
@@ -132,6 +133,9 @@ export class Member {
   private roundBackoffUntilMs = 0;
   private sendsQueued = false;
   private congested = false;
+  /** New data sent since the output was last taken; the burst is full when it reached maxBurstBytes. */
+  private burstSentBytes = 0;
+  private burstFull = false;
   /** Peers heard looking for the group (not in it), with the discovery round they were heard in. */
   private readonly lookingHeard = new Map<MemberId, number>();
   private readonly founding: Founding;
@@ -325,7 +329,7 @@ export class Member {
   takeOutput(): Output {
     // The sequencer orders at drain time: everything that arrived since the last drain goes out
     // as one order unit (batching, as JGroups SEQUENCER2).
-    if (this.sendsQueued) {
+    if (this.sendsQueued || this.burstFull) {
       this.sendsQueued = false;
       this.settle();
     }
@@ -337,6 +341,8 @@ export class Member {
     const output: Output = { sends: this.sends, upcalls: this.upcalls, wakeAtMs: this.wakeAtMs() };
     this.sends = [];
     this.upcalls = [];
+    // The next burst starts once this output is out (and the runtime had its look at the transport).
+    this.burstSentBytes = 0;
     return output;
   }
 
@@ -359,6 +365,7 @@ export class Member {
         return this.handoff!.nextMs;
       case 'member':
       case 'minority': {
+        if (this.burstFull) return this.nowMs;
         const deadlines = [this.heartbeatAtMs, this.housekeepingAtMs];
         const suspicion = this.fd.nextDeadline();
         if (suspicion !== undefined) deadlines.push(suspicion);
@@ -757,9 +764,14 @@ export class Member {
     const epoch = this.epoch!;
     // A joiner sends nothing before it holds the state: its messages would rest on no state, and
     // if it never gets the state (its provider fails) it leaves the group with them unconfirmed.
+    this.burstFull = false;
     if (this.frozen || this.leaving || this.receiver || this.congested) return;
     const others = this.others();
     while (this.sendQueue.length > 0) {
+      if (this.burstSentBytes >= this.options.maxBurstBytes) {
+        this.burstFull = true;
+        return;
+      }
       if (epoch.unstableOwnBytes > 0 && epoch.unstableOwnBytes >= this.options.flowWindowBytes) return;
       if (epoch.unstableOwnMessages >= this.flowWindowMessages) return;
       const entry = this.sendQueue[0]!;
@@ -783,6 +795,7 @@ export class Member {
         chunk: chunkOf(entry.payload, index, entry.chunkBytes),
       }, last ? 1 : 0);
       this.sendBytes(others, frame);
+      this.burstSentBytes += frame.length;
       if (!last) continue;
       this.sendQueue.shift();
       this.queuedBytes -= entry.payload.length;
@@ -826,6 +839,7 @@ export class Member {
       parts: entries.map((entry) => entry.payload),
     }, count);
     this.sendBytes(others, frame);
+    this.burstSentBytes += frame.length;
     this.stats.packedMessages += count;
     const id = `${this.self}:${epoch.view.viewId}:${firstSeqno}`;
     for (let i = 0; i < count; i++) {

@@ -54,6 +54,12 @@ export interface Transport {
    */
   congested?(): boolean;
   onDrain?(handler: () => void): () => void;
+  /**
+   * Optional hints from a transport with backpressure: the credit window (`flowWindowBytes`) that
+   * its buffers suit, and the new data to hand it between two looks at congested().
+   */
+  readonly flowWindowBytes?: number;
+  readonly burstBytes?: number;
 }
 
 export type TransportFactory<Init> = (init: Init) => Transport;

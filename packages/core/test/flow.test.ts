@@ -51,3 +51,24 @@ test('backpressure: a congested transport holds new data, not the protocol; the 
   assert.equal(h.upcalls.get('b')!.filter((u) => u.type === 'sent').length, 5);
   for (const id of ['a', 'b', 'c']) assert.equal(h.deliveries(id).length, 5, id);
 });
+
+test('a burst limit splits what one drain sends, asks to be woken at once, and loses nothing', () => {
+  const h = new Harness();
+  for (const id of ['a', 'b', 'c']) h.add(id, { maxBurstBytes: 4096 });
+  h.do('a', (m) => m.join([], 0));
+  h.at(5, () => h.do('b', (m) => m.join(['a'], h.nowMs)));
+  h.at(10, () => h.do('c', (m) => m.join(['a'], h.nowMs)));
+  h.run(1000);
+  const b = h.members.get('b')!;
+  for (let i = 0; i < 40; i++) b.send('fifo', new Uint8Array(1000), h.nowMs); // 40 KB: packs of 16, one a burst
+  const first = b.takeOutput();
+  const dataBytes = first.sends.reduce((sum, send) => sum + send.bytes.length, 0);
+  assert.ok(dataBytes > 4096 && dataBytes <= 4096 + 16 * 1024, `one burst (at most one unit past the limit): ${dataBytes} bytes`);
+  assert.ok(b.stats.packedMessages < 40, 'not everything went in the first drain');
+  assert.equal(first.wakeAtMs, h.nowMs, 'woken at once for the rest');
+  for (const send of first.sends) for (const to of send.to) h.at(h.nowMs + 1, () => (h.members.get(to)!.receive('b', send.bytes, h.nowMs), h.flush(to)));
+  for (const upcall of first.upcalls) h.upcalls.get('b')!.push(upcall);
+  h.at(h.nowMs, () => (b.tick(h.nowMs), h.flush('b')));
+  h.run(2000);
+  for (const id of ['a', 'b', 'c']) assert.equal(h.deliveries(id).length, 40, id);
+});

@@ -240,6 +240,8 @@ export interface GroupHost {
   transmit(to: readonly MemberId[], frame: Uint8Array): void;
   /** The transport holds frames it could not pass on yet (its optional backpressure). */
   congested(): boolean;
+  /** Defaults the transport suggests for its buffers (the app's join options win). */
+  readonly transportHints: { readonly flowWindowBytes?: number; readonly maxBurstBytes?: number };
   forget(group: GroupRuntime): void;
 }
 
@@ -510,6 +512,7 @@ export class GroupRuntime implements Group {
     const header = envelopeHeader(this.name, self, authenticator ? ENVELOPE_VERSION_AUTHENTICATED : ENVELOPE_VERSION);
     const { state: _state, contacts: _contacts, leaveTimeoutMs: _leaveTimeoutMs, key: _key, ...timing } = this.options;
     const member = this.host.memberFactory({
+      ...this.host.transportHints,
       ...timing,
       self,
       group: this.name,

@@ -130,6 +130,10 @@ class PeerRuntime implements Peer {
       contacts: () => this.transport.peers(),
       transmit: (to, frame) => this.transmit(to, frame),
       congested: () => this.transport.congested?.() ?? false,
+      transportHints: {
+        ...(this.transport.flowWindowBytes !== undefined ? { flowWindowBytes: this.transport.flowWindowBytes } : {}),
+        ...(this.transport.burstBytes !== undefined ? { maxBurstBytes: this.transport.burstBytes } : {}),
+      },
       forget: (group) => {
         if (this.runtimes.get(group.name) === group) this.runtimes.delete(group.name);
       },
