@@ -16,9 +16,10 @@ import { gzipSync } from 'node:zlib';
 
 const root = fileURLToPath(new URL('../../..', import.meta.url));
 const bundlePath = join(root, 'packages/synod/dist/synod.browser.min.js');
-/** Gzipped bytes the browser bundle may grow to before this test asks why (29.3 KiB in the README,
- * before @synod/storage added about 2.6 KiB: idb and the IndexedDB storage). */
-const GZIP_BUDGET_BYTES = 36 * 1024;
+/** Gzipped bytes the browser bundle may grow to before this test asks why (36.1 KiB in the README:
+ * 29.3 KiB, then about 2.6 KiB for @synod/storage and 1.5 KiB for message packing, transport
+ * backpressure, the 'left' event and the joiners' patience). */
+const GZIP_BUDGET_BYTES = 40 * 1024;
 
 const PUBLIC_API = ['SynodError', 'createHub', 'createPeer', 'memory', 'memoryStorage', 'openStorage', 'signalingClient', 'webrtc'];
 const NODE_ONLY = ['nodeDatachannel', 'udp', 'wrtc'];
