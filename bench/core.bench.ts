@@ -5,7 +5,9 @@
  *   latency:    one message at a time from member 0, send → delivery at every other member.
  * Each figure is steady-state: every raw and group run is preceded by an unmeasured run of the same
  * kind and size (BENCH_WARMUP_MESSAGES, default a quarter of BENCH_MESSAGES, 0 to skip), so the
- * first configuration measured does not pay the JIT's warm-up and the others' GC debt alone.
+ * first configuration measured does not pay the JIT's warm-up and the others' GC debt alone; and
+ * each figure is the median of BENCH_REPEATS rounds (default 3) of raw and every primitive, whose
+ * single runs a `#` line lists.
  * Prints `BENCH {"name","unit","value","baseline","ratio"}` lines. Not a test: figures vary by machine.
  */
 import { createPeer, type Group, type Peer } from '@synod/peer';
@@ -20,6 +22,8 @@ const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 200_000);
 const LATENCY_SAMPLES = Number(process.env.BENCH_LATENCY_SAMPLES ?? 300);
 const WARMUP_MESSAGES = Number(process.env.BENCH_WARMUP_MESSAGES ?? Math.floor(MESSAGES / 4));
 const WINDOW = 128;
+/** Rounds per configuration; each figure is the median of its rounds. */
+const REPEATS = Math.max(1, Number(process.env.BENCH_REPEATS ?? 3));
 const timing = { heartbeatMs: 100, suspectAfterMs: 5_000, discoveryMs: 30 };
 
 interface Figures {
@@ -141,18 +145,39 @@ async function grouped(
   return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
 }
 
+/** The median of an odd or even list (the lower middle of an even one). */
+const median = (values: number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
+
 for (const n of MEMBER_COUNTS) {
   for (const [sizeName, size] of Object.entries(SIZES)) {
-    if (WARMUP_MESSAGES > 0) await raw(n, size, WARMUP_MESSAGES, 20);
-    const baseline = await raw(n, size);
+    // REPEATS rounds of raw then every primitive, each run warmed up: one run's figures swing with
+    // the collector and the JIT, so each figure is the median of its runs (rates and latencies),
+    // against the median raw run.
+    const raws: Figures[] = [];
+    const groups = new Map<string, Figures[]>(PRIMITIVES.map((primitive) => [primitive, []]));
+    for (let round = 0; round < REPEATS; round++) {
+      if (WARMUP_MESSAGES > 0) await raw(n, size, WARMUP_MESSAGES, 20);
+      raws.push(await raw(n, size));
+      for (const primitive of PRIMITIVES) {
+        if (WARMUP_MESSAGES > 0) await grouped(n, size, primitive, WARMUP_MESSAGES, 20);
+        groups.get(primitive)!.push(await grouped(n, size, primitive));
+      }
+    }
+    const medianOf = (runs: Figures[]): Figures => ({
+      rate: median(runs.map((run) => run.rate)),
+      p50: median(runs.map((run) => run.p50)),
+      p99: median(runs.map((run) => run.p99)),
+    });
+    const baseline = medianOf(raws);
     const rawName = `raw.memory.n${n}.${sizeName}`;
     report(rawName, 'msg/s', baseline.rate, baseline.rate);
     report(`${rawName}.p50`, 'ms', baseline.p50, baseline.p50);
     report(`${rawName}.p99`, 'ms', baseline.p99, baseline.p99);
     for (const primitive of PRIMITIVES) {
-      if (WARMUP_MESSAGES > 0) await grouped(n, size, primitive, WARMUP_MESSAGES, 20);
-      const figures = await grouped(n, size, primitive);
+      const runs = groups.get(primitive)!;
+      const figures = medianOf(runs);
       const name = `${primitive}.memory.n${n}.${sizeName}`;
+      if (REPEATS > 1) console.log(`# ${name}: ${runs.map((run, i) => `${Math.round(run.rate)} (raw ${Math.round(raws[i]!.rate)})`).join(', ')}`);
       report(name, 'msg/s', figures.rate, baseline.rate);
       report(`${name}.p50`, 'ms', figures.p50, baseline.p50);
       report(`${name}.p99`, 'ms', figures.p99, baseline.p99);
