@@ -80,7 +80,9 @@ export function chooseProposal(
   });
   // Members stay, but none of them holds the group's state (joiners whose providers are all gone
   // or cut off): no view. Ending this one would strand whoever holds the state without a quorum.
+  // (Unless holders leave on purpose: the state goes with them, and the joiners join afresh.)
   const holdsState = (member: MemberId) => promises.get(member)?.stateFrom === '';
-  if (staying.length > 0 && !members.some(holdsState)) return undefined;
+  const holderLeaving = participants.some((member) => !staying.includes(member) && holdsState(member));
+  if (staying.length > 0 && !members.some(holdsState) && !holderLeaving) return undefined;
   return { members, cut, holders, participants };
 }

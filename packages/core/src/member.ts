@@ -127,7 +127,7 @@ export class Member {
   private groupHintRound = -1;
   private readonly uninterested = new Set<MemberId>();
   private probeAtMs = 0;
-  /** A joiner waiting for its state: since when it has suspected every member that holds it. */
+  /** A joiner waiting for its state: since when it has suspected its provider (the one member that can give it). */
   private stateHoldersGoneSinceMs: number | undefined;
   /** No new round before this: the last one found nobody left to hold the state. */
   private roundBackoffUntilMs = 0;
@@ -365,7 +365,8 @@ export class Member {
         return this.handoff!.nextMs;
       case 'member':
       case 'minority': {
-        if (this.burstFull) return this.nowMs;
+        // The rest of a burst at once, while it can go (pump() clears the flag when it cannot).
+        if (this.burstFull && this.phase === 'member') return this.nowMs;
         const deadlines = [this.heartbeatAtMs, this.housekeepingAtMs];
         const suspicion = this.fd.nextDeadline();
         if (suspicion !== undefined) deadlines.push(suspicion);
@@ -563,8 +564,8 @@ export class Member {
 
   private heard(from: MemberId): void {
     this.fd.heard(from, this.nowMs);
-    // A joiner waiting for its state forgives the members holding it when it hears them again.
-    if (this.receiver && this.stateHoldersGoneSinceMs !== undefined && this.carried.includes(from)) {
+    // A joiner waiting for its state forgives its provider when it hears it again.
+    if (this.receiver && this.stateHoldersGoneSinceMs !== undefined && from === this.receiver.provider) {
       this.stateHoldersGoneSinceMs = undefined;
       if (this.phase === 'member') this.fd.forgive(from);
     }
@@ -813,7 +814,8 @@ export class Member {
     const queue = this.sendQueue;
     const order = queue[0]!.order;
     // Within the flow window, its bytes and its messages, as single messages are.
-    const room = Math.min(this.chunkBytes() - 2, this.options.flowWindowBytes - epoch.unstableOwnBytes);
+    // And a pack is one message on the wire: receivers refuse any longer than maxMessageBytes.
+    const room = Math.min(this.chunkBytes() - 2, this.options.flowWindowBytes - epoch.unstableOwnBytes, this.options.maxMessageBytes - 2);
     const credit = Math.min(MAX_PACKED_MESSAGES, this.flowWindowMessages - epoch.unstableOwnMessages);
     let count = 0;
     let bytes = 0;
@@ -954,7 +956,7 @@ export class Member {
   }
 
   private joinerPatienceMs(): number {
-    return this.options.suspectAfterMs * 4 + this.options.flushTimeoutMs * 2;
+    return this.options.suspectAfterMs * 8 + this.options.flushTimeoutMs * 2;
   }
 
   private nakTarget(epoch: Epoch, senderIndex: number, upTo: number): MemberId {
@@ -980,7 +982,7 @@ export class Member {
 
   private onSuspicion(): void {
     const view = this.epoch!.view;
-    if (this.receiver && this.stateHoldersGoneSinceMs === undefined && this.carried.every((member) => this.fd.suspects.has(member))) {
+    if (this.receiver && this.stateHoldersGoneSinceMs === undefined && this.fd.suspects.has(this.receiver.provider)) {
       this.stateHoldersGoneSinceMs = this.nowMs;
     }
     if (!isQuorum(this.aliveMembers(), view.members, this.carried)) {
