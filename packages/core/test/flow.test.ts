@@ -1,15 +1,10 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Harness } from './harness.js';
+import { formThree } from './harness.js';
 
 test('flow control: a slow member throttles the sender, whose buffers stay within the window', () => {
-  const h = new Harness();
   const flowWindowBytes = 64 * 1024;
-  for (const id of ['a', 'b', 'c']) h.add(id, { flowWindowBytes, suspectAfterMs: 5_000 });
-  h.do('a', (m) => m.join([], 0));
-  h.at(5, () => h.do('b', (m) => m.join(['a'], h.nowMs)));
-  h.at(10, () => h.do('c', (m) => m.join(['a'], h.nowMs)));
-  h.run(1000);
+  const h = formThree({ flowWindowBytes, suspectAfterMs: 5_000 });
   // Everything to c now takes 20 ms: c acknowledges slowly.
   const original = h.delayMs;
   const slowTo = new Set(['c']);
@@ -33,12 +28,7 @@ test('flow control: a slow member throttles the sender, whose buffers stay withi
 });
 
 test('backpressure: a congested transport holds new data, not the protocol; the data goes when it drains', () => {
-  const h = new Harness();
-  for (const id of ['a', 'b', 'c']) h.add(id);
-  h.do('a', (m) => m.join([], 0));
-  h.at(5, () => h.do('b', (m) => m.join(['a'], h.nowMs)));
-  h.at(10, () => h.do('c', (m) => m.join(['a'], h.nowMs)));
-  h.run(1000);
+  const h = formThree();
   const b = h.members.get('b')!;
   b.setCongested(true, h.nowMs);
   for (let i = 0; i < 5; i++) h.do('b', (m) => m.send('total', new Uint8Array(100), h.nowMs));
@@ -53,12 +43,7 @@ test('backpressure: a congested transport holds new data, not the protocol; the 
 });
 
 test('a burst limit splits what one drain sends, asks to be woken at once, and loses nothing', () => {
-  const h = new Harness();
-  for (const id of ['a', 'b', 'c']) h.add(id, { maxBurstBytes: 4096 });
-  h.do('a', (m) => m.join([], 0));
-  h.at(5, () => h.do('b', (m) => m.join(['a'], h.nowMs)));
-  h.at(10, () => h.do('c', (m) => m.join(['a'], h.nowMs)));
-  h.run(1000);
+  const h = formThree({ maxBurstBytes: 4096 });
   const b = h.members.get('b')!;
   for (let i = 0; i < 40; i++) b.send('fifo', new Uint8Array(1000), h.nowMs); // 40 KB: packs of 16, one a burst
   const first = b.takeOutput();

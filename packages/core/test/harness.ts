@@ -117,3 +117,14 @@ export class Harness {
       .map((u) => [u.view.viewId, u.view.members.length]);
   }
 }
+
+/** a, b and c (with `options`), b and c joining a one after the other: one view of three at 1000 ms. */
+export function formThree(options: Partial<MemberConfig> = {}): Harness {
+  const h = new Harness();
+  for (const id of ['a', 'b', 'c']) h.add(id, options);
+  h.do('a', (m) => m.join([], 0));
+  h.at(5, () => h.do('b', (m) => m.join(['a'], h.nowMs)));
+  h.at(10, () => h.do('c', (m) => m.join(['a'], h.nowMs)));
+  h.run(1000);
+  return h;
+}

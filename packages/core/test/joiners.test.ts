@@ -2,7 +2,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeFrame } from '../src/wire.js';
-import { Harness } from './harness.js';
+import { Harness, formThree } from './harness.js';
 
 /** a's state transfer frames never arrive: its joiners wait for their state for ever. */
 function transferLost(h: Harness): void {
@@ -44,12 +44,7 @@ test('a state holder that leaves on purpose while its joiner waits still leaves 
 });
 
 test('packs never exceed maxMessageBytes (receivers would refuse them and the stream would stall)', () => {
-  const h = new Harness();
-  for (const id of ['a', 'b', 'c']) h.add(id, { maxMessageBytes: 1000 });
-  h.do('a', (m) => m.join([], 0));
-  h.at(5, () => h.do('b', (m) => m.join(['a'], h.nowMs)));
-  h.at(10, () => h.do('c', (m) => m.join(['a'], h.nowMs)));
-  h.run(1000);
+  const h = formThree({ maxMessageBytes: 1000 });
   for (let i = 0; i < 10; i++) h.members.get('b')!.send('fifo', new Uint8Array(500), h.nowMs);
   h.flush('b');
   h.run(3000);
@@ -60,12 +55,7 @@ test('packs never exceed maxMessageBytes (receivers would refuse them and the st
 });
 
 test('a member in the minority with a full burst does not ask to be woken at once', () => {
-  const h = new Harness();
-  for (const id of ['a', 'b', 'c']) h.add(id, { maxBurstBytes: 1024 });
-  h.do('a', (m) => m.join([], 0));
-  h.at(5, () => h.do('b', (m) => m.join(['a'], h.nowMs)));
-  h.at(10, () => h.do('c', (m) => m.join(['a'], h.nowMs)));
-  h.run(1000);
+  const h = formThree({ maxBurstBytes: 1024 });
   const b = h.members.get('b')!;
   for (let i = 0; i < 30; i++) b.send('fifo', new Uint8Array(900), h.nowMs);
   b.takeOutput(); // one burst goes (nowhere: a and c are gone), the rest waits

@@ -1,20 +1,9 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { decodeFrame } from '../src/wire.js';
-import { Harness } from './harness.js';
+import { formThree } from './harness.js';
 
 const text = new TextEncoder();
-
-/** a, b and c, joined one after the other, in one view at 1000 ms. */
-function formThree(): Harness {
-  const h = new Harness();
-  for (const id of ['a', 'b', 'c']) h.add(id);
-  h.do('a', (m) => m.join([], 0));
-  h.at(5, () => h.do('b', (m) => m.join(['a'], h.nowMs)));
-  h.at(10, () => h.do('c', (m) => m.join(['a', 'b'], h.nowMs)));
-  h.run(1000);
-  return h;
-}
 
 test('three members form a group and deliver every order', () => {
   const h = formThree();
