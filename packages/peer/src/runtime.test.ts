@@ -101,6 +101,19 @@ async function setup(): Promise<{ hub: Hub; clock: FakeClock; members: FakeMembe
   return { hub, clock, members, peer };
 }
 
+/** setup(), then group 'g' joined alone in view 1 (its first member is `first`), past the post-join pause. */
+async function joinedAlone() {
+  const context = await setup();
+  const joining = context.peer.join('g');
+  await flush();
+  const first = context.members[0]!;
+  first.upcalls.push(view(1, ['me/1']));
+  await poke(context.hub);
+  const group = await joining;
+  context.clock.advance(1);
+  return { ...context, first, group };
+}
+
 function view(viewId: number, members: MemberId[]): Upcall {
   return { type: 'view', view: { group: 'g', viewId, members }, joined: [], left: [] };
 }
@@ -212,14 +225,7 @@ describe('runtime against a fake core', () => {
   });
 
   it("resolves sends at 'sent'; exclusion rejects the rest and rejoins under a new id", async () => {
-    const { hub, clock, members, peer } = await setup();
-    const joining = peer.join('g');
-    await flush();
-    const first = members[0]!;
-    first.upcalls.push(view(1, ['me/1']));
-    await poke(hub);
-    const group = await joining;
-    clock.advance(1);
+    const { hub, clock, members, peer, first, group } = await joinedAlone();
     const events: string[] = [];
     group.on('excluded', (event) => events.push(`excluded ${event.memberId} ${event.reason}`));
     group.on('rejoined', (event) => events.push(`rejoined ${event.memberId} after ${event.previousMemberId}`));
@@ -245,14 +251,7 @@ describe('runtime against a fake core', () => {
   });
 
   it("'left': once, after the earlier upcalls and before leave() resolves; not on exclusion", async () => {
-    const { hub, clock, members, peer } = await setup();
-    const joining = peer.join('g');
-    await flush();
-    const first = members[0]!;
-    first.upcalls.push(view(1, ['me/1']));
-    await poke(hub);
-    const group = await joining;
-    clock.advance(1);
+    const { hub, clock, members, peer, first, group } = await joinedAlone();
     const log: string[] = [];
     const reasons: unknown[] = [];
     group.on('left', (event) => {
