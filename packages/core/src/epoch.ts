@@ -18,9 +18,10 @@ export interface Message {
   readonly order: Order;
   readonly payload: Uint8Array;
   readonly vectorClock: readonly number[];
-  /** The payload holds several messages (pack.ts). */
-  readonly packed: boolean;
-  /** This member's own pack: its messages, in their own buffers. */
+  /**
+   * A pack's messages (pack.ts): views into the payload, or for this member's own packs, their own
+   * buffers (never the frame kept for retransmission).
+   */
   readonly parts: readonly Uint8Array[] | undefined;
 }
 
@@ -137,7 +138,6 @@ export class Epoch {
       order: unit.order,
       payload,
       vectorClock: this.firstClocks[senderIndex] ?? NO_CLOCK,
-      packed: unit.packed === true,
       parts: unit.parts,
     };
     switch (message.order) {
@@ -170,7 +170,7 @@ export class Epoch {
   collectGarbage(): void {
     this.digests.update(this.selfIndex, this.received());
     this.streams.forEach((stream, sender) => stream.stabilize(this.digests.stable(sender)));
-    void this.unstableOwnMessages; // drops the counts of stable units (a sequencer may never pump)
+    this.dropStableCounts(); // here too: a sequencer may never pump
   }
 
   /** Messages deliverable now, in an order that respects each message's ordering guarantee. */
@@ -223,6 +223,12 @@ export class Epoch {
 
   /** This member's own messages that not every member holds yet (each counted at its last unit). */
   get unstableOwnMessages(): number {
+    this.dropStableCounts();
+    return this.unstableMessages;
+  }
+
+  /** Forgets the message counts of own units every member now holds. */
+  private dropStableCounts(): void {
     const stable = this.streams[this.selfIndex]!.stable;
     while (this.ownMessagesFrom + this.ownMessagesHead <= stable && this.ownMessagesHead < this.ownMessages.length) {
       this.unstableMessages -= this.ownMessages[this.ownMessagesHead++]!;
@@ -232,7 +238,6 @@ export class Epoch {
       this.ownMessagesFrom += this.ownMessagesHead;
       this.ownMessagesHead = 0;
     }
-    return this.unstableMessages;
   }
 
   bufferedBytes(): number {

@@ -11,7 +11,7 @@ import { SynodError, invariant } from './errors.js';
 import { FailureDetector } from './fd.js';
 import { chunkCount, chunkOf } from './frag.js';
 import { Founding } from './found.js';
-import { MAX_PACKED_MESSAGES, MAX_PACKED_MESSAGE_BYTES, packBytes, packedSize, unpack } from './pack.js';
+import { MAX_PACKED_MESSAGES, MAX_PACKED_MESSAGE_BYTES, packBytes, packedSize } from './pack.js';
 import { chooseProposal, isQuorum, type FlushPromise } from './gms.js';
 import { compareBallots, dataHeaderBytes, decodeFrame, encodeFrame, type Ballot, type Frame, type Proposal } from './wire.js';
 import { StateProvider, StateReceiver } from './xfer.js';
@@ -837,7 +837,6 @@ export class Member {
       messageBytes: packBytes(count, bytes),
       vectorClock: order === 'causal' ? epoch.causal.stamp(epoch.selfIndex) : undefined,
       chunk: NO_BYTES,
-      packed: true,
       parts: entries.map((entry) => entry.payload),
     }, count);
     this.sendBytes(others, frame);
@@ -888,15 +887,13 @@ export class Member {
     const sender = epoch.view.members[message.senderIndex]!;
     const viewId = epoch.view.viewId;
     const id = `${sender}:${viewId}:${message.firstSeqno}`;
-    if (!message.packed) {
+    const parts = message.parts;
+    if (!parts) {
       this.emit({ type: 'deliver', viewId, sender, order: message.order, id, payload: message.payload });
       return;
     }
-    // Checked when the frame was decoded; a member's own packs never were, but it made them.
-    const payloads = message.parts ?? unpack(message.payload);
-    invariant(payloads !== undefined, 'a malformed packed unit reached delivery');
-    for (let i = 0; i < payloads.length; i++) {
-      this.emit({ type: 'deliver', viewId, sender, order: message.order, id: `${id}.${i}`, payload: payloads[i]! });
+    for (let i = 0; i < parts.length; i++) {
+      this.emit({ type: 'deliver', viewId, sender, order: message.order, id: `${id}.${i}`, payload: parts[i]! });
     }
   }
 

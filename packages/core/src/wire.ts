@@ -53,11 +53,10 @@ export type Unit =
       /** On the first fragment of a causal message: its vector timestamp. */
       readonly vectorClock: readonly number[] | undefined;
       readonly chunk: Uint8Array;
-      /** A whole unit holding several messages (pack.ts); first and last are then both set. */
-      readonly packed?: boolean;
       /**
-       * Sending a pack: its messages, written straight into the frame (`chunk` is then ignored and
-       * `messageBytes` is the pack's length). Never set on a decoded unit.
+       * A pack (pack.ts): a whole unit holding these messages; first and last are then both set.
+       * Sending, they are written straight into the frame (`chunk` is then ignored and
+       * `messageBytes` is the pack's length); decoded, they are views into `chunk`, checked once.
        */
       readonly parts?: readonly Uint8Array[];
     }
@@ -172,7 +171,7 @@ export function encodeFrame(group: string, frame: Frame): Uint8Array {
         writer.varint(unit.entries.length);
         for (const entry of unit.entries) writer.varint(entry.senderIndex).varint(entry.messageSeqno);
       } else {
-        writer.u8((UNIT_ORDERS.indexOf(unit.order) << 2) | (unit.first ? 1 : 0) | (unit.last ? 2 : 0) | (unit.packed ? PACKED_FLAG : 0));
+        writer.u8((UNIT_ORDERS.indexOf(unit.order) << 2) | (unit.first ? 1 : 0) | (unit.last ? 2 : 0) | (unit.parts ? PACKED_FLAG : 0));
         if (unit.first) {
           writer.varint(unit.messageBytes);
           if (unit.order === 'causal') writer.varints(unit.vectorClock ?? []);
@@ -309,8 +308,9 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
         if (order === 'causal') vectorClock = reader.varints(MAX_MEMBERS);
       }
       const chunk = reader.rest();
-      if (packed && (!first || !last || messageBytes !== chunk.length || !unpack(chunk))) throw new DecodeError('bad packed unit');
-      return { kind, viewId, senderIndex, seqno, unit: { order, first, last, messageBytes, vectorClock, chunk, packed } };
+      const parts = packed && first && last && messageBytes === chunk.length ? unpack(chunk) : undefined;
+      if (packed && !parts) throw new DecodeError('bad packed unit');
+      return { kind, viewId, senderIndex, seqno, unit: { order, first, last, messageBytes, vectorClock, chunk, parts } };
     }
     case 'nak':
       return { kind, viewId: reader.varint(), senderIndex: reader.varint(), fromSeqno: reader.varint(), toSeqno: reader.varint() };

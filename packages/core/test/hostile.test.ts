@@ -91,13 +91,17 @@ test('a packed unit that is not a pack (or not whole) is dropped, not delivered'
   const { h } = capture();
   const victim = h.members.get('c')!;
   const viewId = victim.view!.viewId;
-  const packedFrame = (first: boolean, chunk: Uint8Array, seqno: number) =>
-    encodeFrame('g', { kind: 'data', viewId, senderIndex: 0, seqno, unit: { order: 'fifo', first, last: true, messageBytes: chunk.length, vectorClock: undefined, chunk, packed: true } });
+  const packedFrame = (first: boolean, parts: Uint8Array[], seqno: number) => {
+    const messageBytes = parts.reduce((sum, part) => sum + 1 + part.length, 1);
+    return encodeFrame('g', { kind: 'data', viewId, senderIndex: 0, seqno, unit: { order: 'fifo', first, last: true, messageBytes, vectorClock: undefined, chunk: new Uint8Array(0), parts } });
+  };
   const before = victim.stats.droppedMalformed;
   const delivered = h.deliveries('c').length;
-  victim.receive('a', packedFrame(true, Uint8Array.of(5, 1, 7), 500), h.nowMs); // five messages declared, one there
-  victim.receive('a', packedFrame(false, Uint8Array.of(2, 1, 7, 1, 8), 501), h.nowMs); // a pack is never a later fragment
-  victim.receive('a', packedFrame(true, Uint8Array.of(1, 1, 7), 502), h.nowMs); // one message is not a pack
+  const overcounted = packedFrame(true, [Uint8Array.of(7), Uint8Array.of(8)], 500);
+  overcounted[overcounted.length - 5] = 5; // five messages declared, two there
+  victim.receive('a', overcounted, h.nowMs);
+  victim.receive('a', packedFrame(false, [Uint8Array.of(7), Uint8Array.of(8)], 501), h.nowMs); // a pack is never a later fragment
+  victim.receive('a', packedFrame(true, [Uint8Array.of(7)], 502), h.nowMs); // one message is not a pack
   h.flush('c');
   assert.equal(victim.stats.droppedMalformed, before + 3);
   assert.equal(h.deliveries('c').length, delivered);

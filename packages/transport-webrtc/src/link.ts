@@ -333,7 +333,7 @@ export class Link {
 
   private drain(): void {
     const channel = this.channel;
-    if (this.state !== 'open' || !channel) return;
+    if (this.state !== 'open' || !channel || this.queueHead === this.queue.length) return;
     while (this.queueHead < this.queue.length) {
       const next = this.queue[this.queueHead]!;
       if (channel.bufferedAmount + next.byteLength > this.options.highWaterBytes) break;
