@@ -76,5 +76,25 @@ describe('token', () => {
     await world.until(() => got, 'p1 to get the token', 5_000).finally(() => (stop = true));
     (await remote).release();
   });
+
+  it('a member that asks while it rejoins after an exclusion gets the token once it is back', async () => {
+    const world = new World({ seed: 5 });
+    const { peers, groups, tokens } = await form(world, 3);
+    const held = await world.settle(tokens[0]!.acquire());
+    let excluded = false;
+    groups[2]!.on('excluded', () => (excluded = true));
+    world.partition([[peers[0]!, peers[1]!], [peers[2]!]]);
+    await world.until(() => groups[0]!.view?.members.length === 2, 'the majority to go on without p2');
+    world.heal();
+    await world.until(() => excluded, 'p2 to learn it was excluded');
+    assert.ok(!groups[2]!.view!.members.includes(groups[2]!.memberId), 'p2 asks while it rejoins under a new id');
+    // A rejoining group cannot send yet: the request must go once p2 is back, not be lost.
+    const waiting = tokens[2]!.acquire();
+    await world.until(() => groups[2]!.view?.members.includes(groups[2]!.memberId) === true, 'p2 to rejoin');
+    held.release();
+    const grant = await world.settle(waiting, 'p2 to get the token', 5_000);
+    assert.ok(grant.valid());
+    assert.ok(grant.generation > held.generation);
+  });
 });
 

@@ -90,11 +90,21 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
     group.safe(kind(op), data as never).catch(() => onFail());
   };
 
-  /** Hand the token on if it is here, idle and wanted elsewhere; else serve a local waiter. */
+  /**
+   * Hand the token on if it is here, idle and wanted elsewhere; else serve a local waiter. While it
+   * is elsewhere, local waiters need a request in the queue: one that could not be sent (asked while
+   * the group was rejoining after an exclusion, or refused under BACKPRESSURE) is sent here once the
+   * state is loaded, instead of leaving its waiters to time out.
+   */
   function step(): void {
     cancelCheck?.();
     cancelCheck = undefined;
-    if (!stateLoaded || holder !== self() || passing || inUse) return;
+    if (!stateLoaded) return;
+    if (holder !== self() || passing) {
+      if (waiters.length > 0) request();
+      return;
+    }
+    if (inUse) return;
     const next = queue.find((member) => member !== self());
     // One local grant per arrival while others wait: local waiters alone would keep it here for ever.
     if (waiters.length > 0 && (next === undefined || !usedSinceArrival)) {
@@ -110,6 +120,9 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
     if (next === undefined) return;
     if (waiters.length > 0) request(); // our own waiters queue behind the requesters served first
     passing = true;
+    // A pass fails only if this incarnation ends (the view that removes it regenerates the token
+    // elsewhere) or under BACKPRESSURE; then the next step() passes again. Not at once: a full
+    // send queue would make that a busy loop.
     send('pass', { to: next, generation }, () => (passing = false));
   }
 
@@ -271,8 +284,7 @@ export function createToken(group: Group, options: TokenOptions = {}): Token {
             step(); // our queued request may now pass the token on
           });
         }
-        if (holder !== self() || passing) request();
-        step();
+        step(); // requests the token if it is elsewhere
       });
     },
     onHolder(listener) {
