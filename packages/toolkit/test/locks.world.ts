@@ -63,7 +63,10 @@ export function checkGrants(events: readonly HistoryEvent[]): string[] {
   const active = new Map<string, { process: string; belief: Belief }>(); // `${process}|${key}` → grant
   const seen = new Map<string, { process: string; belief: Belief }[]>(); // name → grants begun so far
   const fenceOwner = new Map<string, string>(); // `${name}|${fence}` → process
-  for (const event of [...events].sort((a, b) => a.t - b.t || (a.type === 'begin' ? 1 : 0) - (b.type === 'begin' ? 1 : 0))) {
+  // At one instant: ends, then begins (a handoff sampled in one pass is no overlap), then crashes
+  // (runFaults crashes a process after the sample of that instant: it ends what was just begun).
+  const rank = { end: 0, begin: 1, crash: 2 } as const;
+  for (const event of [...events].sort((a, b) => a.t - b.t || rank[a.type] - rank[b.type])) {
     if (event.type === 'crash') {
       for (const id of [...active.keys()]) if (id.startsWith(`${event.process}|`)) active.delete(id);
       continue;

@@ -61,7 +61,7 @@ describe('the token in the simulator', () => {
     for (let seed = Number(process.env['TOOLKIT_FIRST_SEED'] ?? 1); seed <= SEEDS; seed++) await tokenRun(seed);
   });
 
-  it('the checker rejects two holders at once and a regenerated token with an old generation', () => {
+  it('the checker rejects two holders at once and a regenerated token with an old generation, not a belief its crash ended', () => {
     const token = (fence: number) => ({ name: 'token', mode: 'write' as const, fence });
     const twoHolders: HistoryEvent[] = [
       { t: 0, process: 'a', type: 'begin', belief: token(1) },
@@ -74,5 +74,11 @@ describe('the token in the simulator', () => {
       { t: 3, process: 'b', type: 'begin', belief: token(4) },
     ];
     assert.equal(checkGrants(oldGeneration).length, 2, 'the generation is reused and does not increase');
+    const crashedAsItBegan: HistoryEvent[] = [
+      { t: 5, process: 'a', type: 'begin', belief: token(1) },
+      { t: 5, process: 'a', type: 'crash' },
+      { t: 9, process: 'b', type: 'begin', belief: token(2) },
+    ];
+    assert.deepEqual(checkGrants(crashedAsItBegan), [], 'a crash ends the belief sampled at its instant');
   });
 });
