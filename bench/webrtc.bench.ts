@@ -250,7 +250,8 @@ async function orchestrate(): Promise<void> {
         report(name, 'msg/s', (share * N) / castSeconds, rawRate);
         const frames = casts.reduce((sum, c) => sum + c.stats['framesSent']!, 0);
         const dropped = casts.reduce((sum, c) => sum + c.stats['droppedBackpressure']!, 0);
-        console.log(`# ${name}: ${(frames / (share * N)).toFixed(2)} frames sent per message, ${dropped} dropped for backpressure`);
+        const sum = (key: string) => casts.reduce((total, c) => total + (c.stats[key] ?? 0), 0);
+        console.log(`# ${name}: ${(frames / (share * N)).toFixed(2)} frames sent per message, ${dropped} dropped for backpressure, ${sum("retransmitsSent")} retransmitted, ${sum("naksSent")} naks`);
         progress(`${name}: latency`);
         for (const w of workers) w.events.length = 0;
         await all(() => ({ cmd: 'measure' }));

@@ -163,7 +163,7 @@ export class Epoch {
   onDigest(reporterIndex: number, received: readonly number[], frozen: boolean): void {
     this.digests.update(reporterIndex, received);
     if (!frozen) this.safeAcks.update(reporterIndex, received);
-    received.forEach((seqno, sender) => this.streams[sender]?.learnMax(seqno));
+    received.forEach((seqno, sender) => this.streams[sender]?.learnMax(seqno, sender === reporterIndex));
     this.collectGarbage();
   }
 
@@ -201,11 +201,11 @@ export class Epoch {
   }
 
   /** The first gap of every stream known to have more than this member holds. */
-  gaps(maxUnits: number): { senderIndex: number; from: number; to: number }[] {
+  gaps(maxUnits: number, heard: (senderIndex: number) => boolean): { senderIndex: number; from: number; to: number }[] {
     const out: { senderIndex: number; from: number; to: number }[] = [];
     this.streams.forEach((stream, senderIndex) => {
       if (senderIndex === this.selfIndex) return;
-      const gap = stream.missing(maxUnits);
+      const gap = stream.missing(maxUnits, heard(senderIndex));
       if (gap) out.push({ senderIndex, ...gap });
     });
     return out;

@@ -59,8 +59,15 @@ class FrameRing {
 export class Stream<U> {
   /** Highest seqno received with no gap before it (0: none). */
   contiguous = 0;
-  /** Highest seqno anyone is known to hold. */
+  /** Highest seqno known to exist from the sender itself: a unit of it, its own digest, or a flush cut. */
   knownMax = 0;
+  /**
+   * Highest seqno other members say they hold. Those units may still be on their way here (a deep
+   * transport queue holds tens of milliseconds of them), so they are asked for only when the sender
+   * is suspected or the view is flushing: asked for at once, they came twice, and the copies queued
+   * behind the originals and delayed the next ones in turn.
+   */
+  heardMax = 0;
   /** Encoded frames kept for retransmission, by seqno, until stable. */
   private readonly store = new FrameRing();
   storedBytes = 0;
@@ -108,8 +115,14 @@ export class Stream<U> {
     this.storedBytes += frame.length;
   }
 
-  learnMax(seqno: number): void {
-    if (seqno > this.knownMax) this.knownMax = Math.min(seqno, this.contiguous + this.maxAheadUnits);
+  /** `direct`: from the sender itself or a flush cut; else heard from another member (heardMax). */
+  learnMax(seqno: number, direct = true): void {
+    const capped = Math.min(seqno, this.contiguous + this.maxAheadUnits);
+    if (direct) {
+      if (capped > this.knownMax) this.knownMax = capped;
+    } else if (capped > this.heardMax) {
+      this.heardMax = capped;
+    }
   }
 
   /** Garbage-collects every unit up to `seqno`, which every member holds. */
@@ -138,12 +151,13 @@ export class Stream<U> {
     return this.stableSeqno;
   }
 
-  /** The first missing range, if any unit is known to exist beyond what we hold. */
-  missing(maxUnits: number): { from: number; to: number } | undefined {
-    if (this.knownMax <= this.contiguous) return undefined;
+  /** The first missing range, if any unit is known to exist beyond what we hold (`heard`: or heard of). */
+  missing(maxUnits: number, heard: boolean): { from: number; to: number } | undefined {
+    const max = heard ? Math.max(this.knownMax, this.heardMax) : this.knownMax;
+    if (max <= this.contiguous) return undefined;
     const from = this.contiguous + 1;
     let to = from;
-    while (to < this.knownMax && to - from + 1 < maxUnits && !this.outOfOrder.has(to + 1)) to++;
+    while (to < max && to - from + 1 < maxUnits && !this.outOfOrder.has(to + 1)) to++;
     return { from, to };
   }
 

@@ -929,7 +929,11 @@ export class Member {
     }
     // NAK every known gap: to the sender, or during a flush (or when the sender is suspected) to
     // a member known to hold the units.
-    for (const gap of epoch.gaps(MAX_NAK_UNITS)) {
+    // What others say they hold of a sender is asked for only once the sender is suspected or the
+    // view is flushing; until then the sender itself, still talking, tells of its own gaps.
+    const flushing = this.frozen || this.round !== undefined || this.accepted !== undefined || this.pendingView !== undefined;
+    const members = epoch.view.members;
+    for (const gap of epoch.gaps(MAX_NAK_UNITS, (sender) => flushing || this.fd.suspects.has(members[sender]!))) {
       const target = this.nakTarget(epoch, gap.senderIndex, gap.to);
       if (target === this.self) continue;
       this.sendFrame([target], { kind: 'nak', viewId: epoch.view.viewId, ...gap, fromSeqno: gap.from, toSeqno: gap.to });

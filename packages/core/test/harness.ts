@@ -19,8 +19,8 @@ export class Harness {
   readonly crashed = new Set<MemberId>();
   drop: (from: MemberId, to: MemberId, bytes: Uint8Array) => boolean = () => false;
   delayMs = 1;
-  /** Per-destination delay, overriding delayMs. */
-  delayFor: ((to: MemberId) => number) | undefined;
+  /** Per-destination (and sender) delay, overriding delayMs. */
+  delayFor: ((to: MemberId, from: MemberId) => number) | undefined;
   states = new Map<MemberId, () => Uint8Array>();
   private randomState = 12345;
   private wakeTimers = new Map<MemberId, number>();
@@ -58,7 +58,7 @@ export class Harness {
     for (const send of output.sends) {
       for (const to of send.to) {
         if (this.drop(id, to, send.bytes)) continue;
-        this.at(this.nowMs + (this.delayFor?.(to) ?? this.delayMs), () => {
+        this.at(this.nowMs + (this.delayFor?.(to, id) ?? this.delayMs), () => {
           if (this.crashed.has(to) || !this.members.has(to)) return;
           this.members.get(to)!.receive(id, send.bytes, this.nowMs);
           this.flush(to);
