@@ -6,6 +6,7 @@
  */
 import type { MemberConfig, MemberId, MemberStats, Order, Output, Send, Upcall, View } from './api.js';
 import { DecodeError, encodeUtf8 } from './codec.js';
+import { DeliverUpcall, SentUpcall } from './upcalls.js';
 import { Epoch, type Message } from './epoch.js';
 import { SynodError, invariant } from './errors.js';
 import { FailureDetector } from './fd.js';
@@ -800,7 +801,7 @@ export class Member {
       if (!last) continue;
       this.sendQueue.shift();
       this.queuedBytes -= entry.payload.length;
-      this.emit({ type: 'sent', localId: entry.localId, id: `${this.self}:${epoch.view.viewId}:${entry.firstSeqno}` });
+      this.emit(new SentUpcall(entry.localId, this.self, epoch.view.viewId, entry.firstSeqno, -1));
       // The next causal stamp must count this message as delivered here.
       if (entry.order === 'causal') this.deliverReady();
     }
@@ -842,11 +843,11 @@ export class Member {
     this.sendBytes(others, frame);
     this.burstSentBytes += frame.length;
     this.stats.packedMessages += count;
-    const id = `${this.self}:${epoch.view.viewId}:${firstSeqno}`;
+    const viewId = epoch.view.viewId;
     for (let i = 0; i < count; i++) {
       const entry = entries[i]!;
       this.queuedBytes -= entry.payload.length;
-      this.emit({ type: 'sent', localId: entry.localId, id: `${id}.${i}` });
+      this.emit(new SentUpcall(entry.localId, this.self, viewId, firstSeqno, i));
     }
     if (order === 'causal') this.deliverReady();
     return true;
@@ -886,14 +887,13 @@ export class Member {
   private deliver(epoch: Epoch, message: Message): void {
     const sender = epoch.view.members[message.senderIndex]!;
     const viewId = epoch.view.viewId;
-    const id = `${sender}:${viewId}:${message.firstSeqno}`;
     const parts = message.parts;
     if (!parts) {
-      this.emit({ type: 'deliver', viewId, sender, order: message.order, id, payload: message.payload });
+      this.emit(new DeliverUpcall(viewId, sender, message.order, message.payload, message.firstSeqno, -1));
       return;
     }
     for (let i = 0; i < parts.length; i++) {
-      this.emit({ type: 'deliver', viewId, sender, order: message.order, id: `${id}.${i}`, payload: parts[i]! });
+      this.emit(new DeliverUpcall(viewId, sender, message.order, parts[i]!, message.firstSeqno, i));
     }
   }
 

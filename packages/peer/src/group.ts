@@ -711,12 +711,14 @@ export class GroupRuntime implements Group {
   }
 
   private deliver(incarnation: Incarnation, upcall: Extract<Upcall, { type: 'deliver' }>): void {
-    const payload = decodePayload(upcall.payload);
+    const self = incarnation.member.self;
+    // The core's payload of another member's message is a view into a frame it keeps for
+    // retransmission: the app gets its own copy. Our own payload was encoded for this send alone.
+    const payload = decodePayload(upcall.payload, upcall.sender !== self);
     if (!payload) {
       this.counters.droppedMalformedPayload++;
       return;
     }
-    const self = incarnation.member.self;
     if (payload.type === 'reply' || payload.type === 'noReply') {
       // Replies travel to the whole group; only the requester listens.
       if (payload.requester !== self) return;
@@ -731,10 +733,7 @@ export class GroupRuntime implements Group {
     if (upcall.sender === self && payload.requestNo !== undefined) {
       incarnation.gatherer.delivered(payload.requestNo, incarnation.protocolView?.members ?? [self]);
     }
-    // The core's payload of another member's message is a view into a frame it keeps for
-    // retransmission: the app gets its own copy. Our own payload was encoded for this send alone.
-    const body = upcall.sender === self ? payload.body : ownCopy(payload.body);
-    this.monitor.enqueue(new Delivery(this, incarnation, upcall, payload.kind, payload.requestNo, body));
+    this.monitor.enqueue(new Delivery(this, incarnation, upcall, payload.kind, payload.requestNo, payload.body));
   }
 
   /** Runs a delivery's handler in the monitor; answers 'no handler' or 'declined' to a request left without a reply. */
@@ -924,9 +923,10 @@ class Delivery implements Message, MonitorJob {
   readonly bytes: Uint8Array;
   readonly order: Order;
   readonly viewId: number;
-  readonly id: string;
   readonly wantsReply: boolean;
   private replied = false;
+  /** Its id is made when read (core upcalls.ts). */
+  private readonly upcall: Extract<Upcall, { type: 'deliver' }>;
   private monitor: Monitor | undefined;
   private token = 0;
 
@@ -943,8 +943,12 @@ class Delivery implements Message, MonitorJob {
     this.bytes = body.bytes;
     this.order = upcall.order;
     this.viewId = upcall.viewId;
-    this.id = upcall.id;
+    this.upcall = upcall;
     this.wantsReply = requestNo !== undefined;
+  }
+
+  get id(): string {
+    return this.upcall.id;
   }
 
   run(monitor: Monitor, token: number): void | Promise<void> {

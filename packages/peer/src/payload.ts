@@ -192,9 +192,11 @@ export function decodeEncodedBody(body: EncodedBody): Body {
   return decodeBody(new Reader(bytes));
 }
 
-function decodeBody(reader: Reader): Body {
+/** `own`: the bytes become the app's own, a copy (the payload is a view into a frame the core keeps). */
+function decodeBody(reader: Reader, own = false): Body {
   const tag = reader.byte();
-  const bytes = reader.rest();
+  const travelled = reader.rest();
+  const bytes = own ? copyBytes(travelled) : travelled;
   switch (tag) {
     case TAG_BYTES:
       return { bytes, data: bytes };
@@ -255,7 +257,12 @@ export function encodeNoReply(requester: MemberId, requestNo: number, reason: No
 }
 
 /** The decoded payload, or undefined when it is malformed. Never throws. */
-export function decodePayload(bytes: Uint8Array): PeerPayload | undefined {
+/**
+ * `own`: a message's body gets bytes of its own (a copy), for an app that may keep or modify them;
+ * another member's payload is a view into a frame the core keeps for retransmission. A reply's body
+ * is not copied here (most replies are for another member): ownCopy() it.
+ */
+export function decodePayload(bytes: Uint8Array, own = false): PeerPayload | undefined {
   try {
     const reader = new Reader(bytes);
     switch (reader.byte()) {
@@ -265,12 +272,12 @@ export function decodePayload(bytes: Uint8Array): PeerPayload | undefined {
         const requestNo = flags & 1 ? reader.varuint() : undefined;
         const kind = reader.shortString();
         if (kind.length === 0) return undefined;
-        return { type: 'message', kind, requestNo, body: decodeBody(reader) };
+        return { type: 'message', kind, requestNo, body: decodeBody(reader, own) };
       }
       case REPLY: {
         const requester = reader.shortString();
         const requestNo = reader.varuint();
-        return { type: 'reply', requester, requestNo, body: decodeBody(reader) };
+        return { type: 'reply', requester, requestNo, body: decodeBody(reader) }; // most are for others: ownCopy
       }
       case NO_REPLY: {
         const requester = reader.shortString();
