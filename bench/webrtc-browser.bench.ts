@@ -114,6 +114,8 @@ try {
       await reached;
       const rate = GROUP_MESSAGES / ((performance.now() - startMs) / 1000);
       report(`${primitive}.webrtc.${from}-to-${to}.16k`, 'msg/s', rate, rawFramesPerSecond[`${from}-to-${to}`]!);
+      const [a, b] = [await sides[from].groupStats(), await sides[to].groupStats()];
+      console.log(`# ${primitive} ${from} to ${to}: so far ${a.retransmits + b.retransmits} retransmitted, ${a.naks + b.naks} NAKs, ${a.dropped + b.dropped} frames dropped for backpressure`);
     }
     await sides.browser.leave();
     await sides.node.leave();

@@ -23,6 +23,8 @@ export interface Side {
   closeRaw(): Promise<void>;
   join(signaling: string, room: string): Promise<void>;
   viewSize(): number;
+  /** This side's group counters: retransmissions, NAKs, frames its transport dropped. */
+  groupStats(): { retransmits: number; naks: number; dropped: number };
   /** `count` messages of `size` bytes, at most `window` not yet sent. */
   cast(primitive: Primitive, count: number, size: number, window: number): Promise<void>;
   leave(): Promise<void>;
@@ -109,6 +111,11 @@ export function createSide(): Side {
       });
     },
     viewSize: () => group?.view?.members.length ?? 0,
+    groupStats: () => ({
+      retransmits: group?.stats.retransmitsSent ?? 0,
+      naks: group?.stats.naksSent ?? 0,
+      dropped: (peer?.transport.stats as { droppedBackpressure?: number } | undefined)?.droppedBackpressure ?? 0,
+    }),
     async cast(primitive, messages, size, window) {
       const payload = new Uint8Array(size);
       let inFlight = 0;
