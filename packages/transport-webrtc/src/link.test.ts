@@ -1,12 +1,15 @@
 import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it, mock } from 'node:test';
-import { Link, type LinkCounters, type LinkOptions } from './link.js';
+import { CONTROL_CHANNEL_ID, Link, type LinkCounters, type LinkOptions } from './link.js';
 import type { DataChannelLike, PeerConnectionLike } from './rtc.js';
 import type { SimplePeerSignal } from './signal.js';
 
 /** A data channel that records what it is given; the test plays the network by draining it. */
 class FakeChannel implements DataChannelLike {
-  constructor(readonly label = 'synod') {}
+  constructor(
+    readonly label = 'synod',
+    readonly init: { ordered?: boolean; negotiated?: boolean; id?: number } = {},
+  ) {}
   readyState = 'connecting';
   bufferedAmount = 0;
   bufferedAmountLowThreshold = 0;
@@ -60,8 +63,8 @@ class FakePeerConnection implements PeerConnectionLike {
   constructor(readonly configuration: Record<string, unknown>) {
     FakePeerConnection.made.push(this);
   }
-  createDataChannel(label: string): FakeChannel {
-    const channel = new FakeChannel(label);
+  createDataChannel(label: string, init?: { ordered?: boolean; negotiated?: boolean; id?: number }): FakeChannel {
+    const channel = new FakeChannel(label, init);
     this.channels.push(channel);
     return channel;
   }
@@ -138,6 +141,8 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
   it('the initiator opens the channel, offers, trickles candidates and takes an answer', async () => {
     const { link, pc, signals } = makeLink(true);
     assert.deepEqual(pc.channels.map((channel) => channel.label), ['synod', 'synod-control']);
+    // Only the data channel is announced: a simple-peer answerer sends on the last channel announced to it.
+    assert.deepEqual(pc.channels.map((channel) => channel.init), [{ ordered: true }, { ordered: true, negotiated: true, id: CONTROL_CHANNEL_ID }]);
     assert.deepEqual(pc.configuration, { iceServers: [] });
     await settle();
     assert.deepEqual(signals, [{ type: 'offer', sdp: 'v=0\r\nfake offer\r\n' }]);
@@ -159,13 +164,15 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
 
   it('the answerer takes the offer, answers with a plain description, and adopts the channel', async () => {
     const { link, pc, signals, controls, opened } = makeLink(false);
+    assert.equal(pc.channels.length, 0, 'no channel before the offer (node-datachannel would offer)');
     link.signal({ type: 'offer', sdp: 'v=0\r\noffer\r\n' });
     await settle();
     assert.deepEqual(pc.remoteDescription, { type: 'offer', sdp: 'v=0\r\noffer\r\n' });
     assert.deepEqual(signals, [{ type: 'answer', sdp: 'v=0\r\nfake answer\r\n' }]);
-    const channel = new FakeChannel('synod');
-    const control = new FakeChannel('synod-control');
-    pc.ondatachannel!({ channel: control });
+    // The control channel is negotiated, the same on both sides; the announced one is the data channel, whatever its label.
+    const control = pc.channels[0]!;
+    assert.deepEqual([control.label, control.init], ['synod-control', { ordered: true, negotiated: true, id: CONTROL_CHANNEL_ID }]);
+    const channel = new FakeChannel('4f3a9c simple-peer label');
     pc.ondatachannel!({ channel });
     assert.equal(channel.binaryType, 'arraybuffer');
     channel.open();
@@ -228,7 +235,10 @@ describe('Link: a thin adapter over RTCPeerConnection in simple-peer signal form
     pc.ice('closed');
     link.close();
     assert.deepEqual(closes, ['ice-failed']);
-    assert.ok(pc.closed && pc.channels[0]!.closed);
+    assert.ok(pc.channels[0]!.closed);
+    assert.ok(!pc.closed, 'the connection closes on the next turn, after the channels');
+    mock.timers.tick(0);
+    assert.ok(pc.closed);
     assert.equal(link.send(Uint8Array.of(1)), false);
   });
 

@@ -6,9 +6,11 @@
  * It replaces simple-peer (see the README): no Node streams, no timer left behind on close, plain
  * `{ type, sdp }` descriptions (node-datachannel refuses class instances from another library).
  *
- * Beside it, the initiator opens a second channel, `controlLabel`, for the mesh's own small text
- * messages (liveness probes, relayed signals, peer lists): the data channel carries the app's frames
- * untouched. A remote without that channel (a plain simple-peer app) still gets a working link.
+ * Beside it, a second channel, `controlLabel`, carries the mesh's own small text messages (liveness
+ * probes, relayed signals, peer lists): the data channel carries the app's frames untouched. Both
+ * sides make that channel themselves, with one agreed stream id (`negotiated`), so it is never
+ * announced: a simple-peer answerer takes every channel announced to it as its data channel and
+ * sends on the last one. A plain simple-peer remote never reads the control channel.
  *
  * Backpressure: frames go straight to the channel while its bufferedAmount stays under
  * `highWaterBytes`; above that they wait in a queue of at most `maxQueuedBytes`, drained on
@@ -42,7 +44,7 @@ export interface LinkEvents {
   signal(signal: SimplePeerSignal): void;
   open(): void;
   message(data: unknown): void;
-  /** The control channel opened (a plain simple-peer remote never opens one). */
+  /** The control channel opened (with a plain simple-peer remote too, which never reads it). */
   controlOpen(): void;
   /** A text message on the control channel. */
   control(text: string): void;
@@ -58,6 +60,12 @@ export interface LinkCounters {
 }
 
 const DRAIN_POLL_MS = 5;
+/**
+ * Stream id of the control channel on both sides. The one channel announced, the initiator's data
+ * channel (ours or a simple-peer initiator's), takes the lowest free id of its DTLS role's parity: 0
+ * or 1. Small, to stay within the stream count of every implementation.
+ */
+export const CONTROL_CHANNEL_ID = 2;
 const EMPTY = new Uint8Array(0);
 /** Longest control message accepted (a relayed offer is a few KiB). */
 export const MAX_CONTROL_CHARS = 32 * 1024;
@@ -91,7 +99,7 @@ export class Link {
     this.connectTimer = setTimeout(() => this.close('connect-timeout'), options.connectTimeoutMs);
     if (options.initiator) {
       this.attach(this.pc.createDataChannel(options.channelLabel, { ordered: true }));
-      this.attachControl(this.pc.createDataChannel(options.controlLabel, { ordered: true }));
+      this.openControl();
       this.enqueue(async () => {
         const offer = await this.pc.createOffer();
         const description = { type: offer.type, sdp: offer.sdp ?? '' };
@@ -100,10 +108,9 @@ export class Link {
       });
     } else {
       this.pc.ondatachannel = (event) => {
-        const channel = event.channel;
-        if (this.state !== 'closed' && channel.label === options.controlLabel && !this.controlChannel) this.attachControl(channel);
-        else if (this.state !== 'closed' && channel.label !== options.controlLabel && !this.channel) this.attach(channel);
-        else channel.close(); // one data and one control channel per link: others are not ours to carry
+        // The only channel announced is the data channel (the control channel is negotiated): others are not ours to carry.
+        if (this.state !== 'closed' && !this.channel) this.attach(event.channel);
+        else event.channel.close();
       };
     }
   }
@@ -116,6 +123,8 @@ export class Link {
         if (this.options.initiator) return; // glare is avoided by the mesh: only one side offers
         this.enqueue(async () => {
           await this.pc.setRemoteDescription({ type: 'offer', sdp: signal.sdp });
+          // Only now: for a channel made before the remote offer, node-datachannel would start an offer of its own.
+          if (!this.controlChannel) this.openControl();
           await this.flushCandidates();
           const answer = await this.pc.createAnswer();
           const description = { type: answer.type, sdp: answer.sdp ?? '' };
@@ -180,7 +189,7 @@ export class Link {
     }
   }
 
-  /** Whether the remote opened the control channel (a plain simple-peer peer does not). */
+  /** Whether the control channel is open (a plain simple-peer remote drops what it carries, unread). */
   get hasControl(): boolean {
     return this.controlChannel?.readyState === 'open';
   }
@@ -194,7 +203,7 @@ export class Link {
     return this.queueHead < this.queue.length;
   }
 
-  /** Idempotent. Emits `close` once (unless `silent`), after releasing everything. */
+  /** Idempotent. Emits `close` once (unless `silent`), after releasing everything (the connection itself on the next turn). */
   close(reason = 'closed', silent = false): void {
     if (this.state === 'closed') return;
     this.state = 'closed';
@@ -217,11 +226,18 @@ export class Link {
     this.pc.oniceconnectionstatechange = null;
     this.pc.onconnectionstatechange = null;
     this.pc.ondatachannel = null;
-    try {
-      this.pc.close();
-    } catch {
-      // closed already
-    }
+    // On the next turn, not at once: node-datachannel's polyfill closes a channel on the next turn
+    // (setImmediate), and a connection closed before that takes the channels down without telling
+    // the remote, which then waits 15-30 s for ICE to fail (a simple-peer app on @roamhq/wrtc: 4
+    // closes in 25). The mesh waits a turn too before releasing the implementation.
+    const pc = this.pc;
+    setTimeout(() => {
+      try {
+        pc.close();
+      } catch {
+        // closed already
+      }
+    }, 0);
     if (!silent) this.events.close(reason);
   }
 
@@ -290,7 +306,8 @@ export class Link {
     if (channel.readyState === 'open') this.onOpen();
   }
 
-  private attachControl(channel: DataChannelLike): void {
+  private openControl(): void {
+    const channel = this.pc.createDataChannel(this.options.controlLabel, { ordered: true, negotiated: true, id: CONTROL_CHANNEL_ID });
     this.controlChannel = channel;
     // Losing the control channel alone costs liveness probes and relaying, not the link.
     channel.onclose = channel.onerror = null;

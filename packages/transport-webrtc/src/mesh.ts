@@ -656,7 +656,8 @@ class WebRtcMesh implements WebRtcTransport {
     const rtc = this.rtc;
     this.rtc = undefined;
     if (rtc?.release) {
-      // Let the implementation finish closing the connections before it is released.
+      // Let the implementation finish closing the connections before it is released (a link
+      // closes its connection on the next turn: its timer, set before this one, runs first).
       await new Promise((resolve) => setTimeout(resolve, 0));
       rtc.release();
     }

@@ -37,7 +37,7 @@ export interface PeerConnectionLike {
   oniceconnectionstatechange: ((event: unknown) => void) | null;
   onconnectionstatechange: ((event: unknown) => void) | null;
   ondatachannel: ((event: { readonly channel: DataChannelLike }) => void) | null;
-  createDataChannel(label: string, init?: { ordered?: boolean }): DataChannelLike;
+  createDataChannel(label: string, init?: { ordered?: boolean; negotiated?: boolean; id?: number }): DataChannelLike;
   createOffer(): Promise<DescriptionLike>;
   createAnswer(): Promise<DescriptionLike>;
   setLocalDescription(description: { type: string; sdp: string }): Promise<void>;
