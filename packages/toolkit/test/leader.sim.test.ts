@@ -44,7 +44,7 @@ async function leaderRun(seed: number): Promise<void> {
       const leads = elections[i]!.isLeader();
       history.observe(world.nowMs, peer.id, leads ? [{ name: 'leader', mode: 'write', fence: groups[i]!.view!.viewId }] : []);
     });
-  const faults = await runFaults(world, peers, history, sample, { faultMs: 3000, maxCrashes: Math.floor((size - 1) / 2) });
+  const faults = await runFaults(world, peers, groups, history, sample, { faultMs: 3000, maxCrashes: Math.floor((size - 1) / 2) });
   const fail = (what: string, details: readonly string[]) =>
     assert.fail(`${world.describe()} (${size} members): ${what}\n${details.slice(0, 10).join('\n')}\nfaults: ${faults.join('; ')}`);
   const live = () => peers.map((peer, i) => i).filter((i) => world.isAlive(peers[i]!));

@@ -80,7 +80,7 @@ async function locksRun(seed: number): Promise<void> {
       const beliefs = [...held[i]!].filter((grant) => grant.valid()).map((grant) => ({ name: grant.name, mode: grant.mode, fence: grant.fencingToken }));
       history.observe(world.nowMs, peer.id, beliefs);
     });
-  const faults = await runFaults(world, peers, history, sample, { faultMs: 3000, maxCrashes: Math.floor((size - 1) / 2) });
+  const faults = await runFaults(world, peers, groups, history, sample, { faultMs: 3000, maxCrashes: Math.floor((size - 1) / 2) });
   const fail = (what: string, details: readonly string[]) =>
     assert.fail(`${world.describe()} (${size} members): ${what}\n${details.slice(0, 10).join('\n')}\nfaults: ${faults.join('; ')}`);
   const quietAt = world.nowMs;

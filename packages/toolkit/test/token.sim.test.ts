@@ -40,7 +40,7 @@ async function tokenRun(seed: number): Promise<void> {
       const token = tokens[i]!;
       history.observe(world.nowMs, peer.id, token.holding() ? [{ name: 'token', mode: 'write', fence: token.generation }] : []);
     });
-  const faults = await runFaults(world, peers, history, sample, { faultMs: 3000, maxCrashes: Math.floor((size - 1) / 2) });
+  const faults = await runFaults(world, peers, groups, history, sample, { faultMs: 3000, maxCrashes: Math.floor((size - 1) / 2) });
   const fail = (what: string, details: readonly string[]) =>
     assert.fail(`${world.describe()} (${size} members): ${what}\n${details.slice(0, 10).join('\n')}\nfaults: ${faults.join('; ')}`);
   const quietAt = world.nowMs;
