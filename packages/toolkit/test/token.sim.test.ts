@@ -23,7 +23,9 @@ async function tokenRun(seed: number): Promise<void> {
     for (;;) {
       await pause(groups[i]!, prng.int(0, 60));
       try {
-        const grant = await tokens[i]!.acquire({ timeoutMs: 3000 });
+        // Longer than the quiet phase: a request the tool loses strands its waiter, and the run
+        // fails (short timeouts retried and hid that, 1a92a00).
+        const grant = await tokens[i]!.acquire({ timeoutMs: 30_000 });
         grantedAt[i]!.push(world.nowMs);
         await pause(groups[i]!, prng.int(5, 30));
         grant.release();
