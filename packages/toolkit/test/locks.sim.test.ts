@@ -61,7 +61,8 @@ async function locksRun(seed: number): Promise<void> {
       const name = prng.pick(['A', 'A', 'B']);
       const mode = prng.chance(0.3) ? 'read' : 'write';
       try {
-        const grant = await locks[i]!.acquire(name, mode, { timeoutMs: 3000 });
+        // Longer than the quiet phase, so a request the tool loses strands its waiter and fails the run.
+        const grant = await locks[i]!.acquire(name, mode, { timeoutMs: 30_000 });
         held[i]!.add(grant);
         grantedAt[i]!.push(world.nowMs);
         await pause(group, prng.int(5, 40));
