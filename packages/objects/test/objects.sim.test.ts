@@ -108,7 +108,8 @@ async function regionRun(seed: number, consistency: Consistency): Promise<void> 
       const last = Math.min(PAGES - 1, first + (prng.chance(0.4) ? 1 : 0));
       let section: Section;
       try {
-        section = await region.lock({ first, last }, 'write', { timeoutMs: 3000 });
+        // Longer than the quiet phase, so a request the region loses strands its waiter and fails the run.
+        section = await region.lock({ first, last }, 'write', { timeoutMs: 60_000 });
       } catch {
         await pause(group, 50);
         continue;
