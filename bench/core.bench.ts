@@ -10,6 +10,7 @@
  * single runs a `#` line lists.
  * Prints `BENCH {"name","unit","value","baseline","ratio"}` lines. Not a test: figures vary by machine.
  */
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { createPeer, type Group, type Peer } from '@synod/peer';
 import { createHub, memory } from '@synod/transport-memory';
 import { percentile, report, sentAt, stamp, wallMs } from './lib.js';
@@ -30,7 +31,15 @@ interface Figures {
   rate: number;
   p50: number;
   p99: number;
+  /** Major collections (mark-compacts) during the throughput phase: runs with none are the fast ones (README). */
+  majorGcs: number;
 }
+
+/** Mark-compacts so far; a run's count is the difference across it. */
+let majorGcs = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) if ((entry as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majorGcs++;
+}).observe({ entryTypes: ['gc'] });
 
 async function raw(n: number, size: number, messages = MESSAGES, latencySamples = LATENCY_SAMPLES): Promise<Figures> {
   const hub = createHub();
@@ -57,6 +66,7 @@ async function raw(n: number, size: number, messages = MESSAGES, latencySamples 
     const bytes = stamp(size);
     transports.forEach((t, i) => i !== sender && transports[sender]!.send(t.localId, bytes));
   };
+  const gcsBefore = majorGcs;
   const start = performance.now();
   for (let i = 0; i < messages; i++) {
     multicast(i % n);
@@ -64,6 +74,7 @@ async function raw(n: number, size: number, messages = MESSAGES, latencySamples 
   }
   await until(messages * (n - 1));
   const rate = messages / ((performance.now() - start) / 1000);
+  const runGcs = majorGcs - gcsBefore;
   measuring = true;
   for (let i = 0; i < latencySamples; i++) {
     const before = received;
@@ -72,7 +83,7 @@ async function raw(n: number, size: number, messages = MESSAGES, latencySamples 
   }
   latencies.sort((a, b) => a - b);
   await Promise.all(transports.map((t) => t.close()));
-  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), majorGcs: runGcs };
 }
 
 async function formGroup(n: number): Promise<{ peers: Peer[]; groups: Group[] }> {
@@ -114,6 +125,7 @@ async function grouped(
     waiter = resolve;
     if (slowest() >= count) resolve();
   });
+  const gcsBefore = majorGcs;
   const start = performance.now();
   await Promise.all(
     groups.map(async (group) => {
@@ -134,6 +146,7 @@ async function grouped(
   );
   await until(Math.floor(messages / n) * n);
   const rate = (Math.floor(messages / n) * n) / ((performance.now() - start) / 1000);
+  const runGcs = majorGcs - gcsBefore;
   measuring = true;
   for (let i = 0; i < latencySamples; i++) {
     const before = slowest();
@@ -142,7 +155,7 @@ async function grouped(
   }
   latencies.sort((a, b) => a - b);
   await Promise.all(peers.map((peer) => peer.close()));
-  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99) };
+  return { rate, p50: percentile(latencies, 50), p99: percentile(latencies, 99), majorGcs: runGcs };
 }
 
 /** The median of an odd or even list (the lower middle of an even one). */
@@ -167,6 +180,7 @@ for (const n of MEMBER_COUNTS) {
       rate: median(runs.map((run) => run.rate)),
       p50: median(runs.map((run) => run.p50)),
       p99: median(runs.map((run) => run.p99)),
+      majorGcs: median(runs.map((run) => run.majorGcs)),
     });
     const baseline = medianOf(raws);
     const rawName = `raw.memory.n${n}.${sizeName}`;
@@ -177,7 +191,8 @@ for (const n of MEMBER_COUNTS) {
       const runs = groups.get(primitive)!;
       const figures = medianOf(runs);
       const name = `${primitive}.memory.n${n}.${sizeName}`;
-      if (REPEATS > 1) console.log(`# ${name}: ${runs.map((run, i) => `${Math.round(run.rate)} (raw ${Math.round(raws[i]!.rate)})`).join(', ')}`);
+      // Each run's rate, beside the raw run of its round; [g]: the run's major collections (raw's, then its own).
+      console.log(`# ${name}: ${runs.map((run, i) => `${Math.round(run.rate)} (raw ${Math.round(raws[i]!.rate)}) [${raws[i]!.majorGcs}, ${run.majorGcs} major GCs]`).join(', ')}`);
       report(name, 'msg/s', figures.rate, baseline.rate);
       report(`${name}.p50`, 'ms', figures.p50, baseline.p50);
       report(`${name}.p99`, 'ms', figures.p99, baseline.p99);
