@@ -66,7 +66,16 @@ export type Upcall =
    *  new member id; queued sends were not sent. */
   | { readonly type: 'excluded'; readonly reason: string }
   /** leave() completed: this member is no longer in the group. */
-  | { readonly type: 'left' };
+  | {
+      readonly type: 'left';
+      /**
+       * It was excluded while leaving (cut off, its leave never agreed): the group went on without
+       * it from its last view, so what it delivered there in total order may not be what the
+       * others delivered (total order is not uniform; safe is). False when it left through a view
+       * change the others installed with it, or from no view at all.
+       */
+      readonly cutOff: boolean;
+    };
 
 export interface Output {
   readonly sends: Send[];

@@ -1306,7 +1306,8 @@ export class Member {
 
   private finishAs(phase: 'left' | 'excluded', reason = 'excluded from the view'): void {
     if (this.phase === 'left' || this.phase === 'excluded') return;
-    if (phase === 'excluded' && this.leaving) phase = 'left';
+    const cutOff = phase === 'excluded' && this.leaving;
+    if (cutOff) phase = 'left';
     this.phase = phase;
     this.sendQueue.length = 0;
     this.queuedBytes = 0;
@@ -1315,7 +1316,7 @@ export class Member {
     this.loopback.length = 0;
     // A joiner that never got its state must not hand the app its held upcalls.
     this.heldUpcalls = undefined;
-    this.upcalls.push(phase === 'left' ? { type: 'left' } : { type: 'excluded', reason });
+    this.upcalls.push(phase === 'left' ? { type: 'left', cutOff } : { type: 'excluded', reason });
   }
 
   // ---------------------------------------------------------------- state transfer

@@ -273,7 +273,7 @@ describe('runtime against a fake core', () => {
     const leaving = group.leave().then(() => log.push('leave resolved'));
     await flush();
     assert.ok(second.calls.includes('leave'));
-    second.upcalls.push(deliver('a/1', 'K', 1, 1), { type: 'left' });
+    second.upcalls.push(deliver('a/1', 'K', 1, 1), { type: 'left', cutOff: false });
     await poke(hub);
     await leaving;
     assert.deepEqual(log, ['handled K', 'left me/2', 'leave resolved']);
@@ -313,7 +313,7 @@ describe('runtime against a fake core', () => {
     await failedB;
     await flush();
     assert.ok(members[1]!.calls.includes('leave'));
-    members[1]!.upcalls.push({ type: 'left' });
+    members[1]!.upcalls.push({ type: 'left', cutOff: false });
     await pokeGroup('b');
     for (let i = 0; i < 10 && events.length < 2; i++) await flush();
     assert.deepEqual(events, ['a me/1 NOT_JOINED', 'b me/2 NOT_JOINED']);

@@ -154,7 +154,7 @@ export class SimApp {
         events.push({ t: 'excluded', atMs, reason: upcall.reason });
         return { kind: 'retire', fate: 'excluded' };
       case 'left':
-        events.push({ t: 'left', atMs });
+        events.push({ t: 'left', atMs, cutOff: upcall.cutOff });
         return { kind: 'retire', fate: 'left' };
       default: {
         // An upcall this app does not know (a newer core): ignored, and said so.

@@ -322,7 +322,8 @@ describe('total order', () => {
 });
 
 describe('total order is not uniform, safe order is', () => {
-  function splitWorld(order: Order) {
+  /** c delivers x then y; a and b, who go on to view 2 without c, y then x. c's end: `fate`. */
+  function splitWorld(order: Order, fate: 'excluded' | 'left cut off' | 'left' = 'excluded') {
     const world = new World();
     const [a, b, c] = [world.member('a'), world.member('b'), world.member('c')];
     for (const m of [a, b, c]) m.view(1, ['a', 'b', 'c']);
@@ -330,8 +331,13 @@ describe('total order is not uniform, safe order is', () => {
     const y = b.send(order);
     c.deliverAll([x, y]);
     c.history.events.push({ t: 'minority', atMs: 9, viewId: 1 });
-    c.history.events.push({ t: 'excluded', atMs: 10, reason: 'cut off' });
-    c.history.fate = 'excluded';
+    if (fate === 'excluded') {
+      c.history.events.push({ t: 'excluded', atMs: 10, reason: 'cut off' });
+      c.history.fate = 'excluded';
+    } else {
+      c.history.events.push({ t: 'left', atMs: 10, cutOff: fate === 'left cut off' });
+      c.history.fate = 'left';
+    }
     a.deliverAll([y, x]);
     b.deliverAll([y, x]);
     a.view(2, ['a', 'b']);
@@ -340,6 +346,12 @@ describe('total order is not uniform, safe order is', () => {
   }
   it('ignores the total order a member followed in a view it did not survive', () => {
     assert.deepEqual(checkTotalOrder(splitWorld('total').histories), []);
+  });
+  it('a member cut off while leaving did not survive its last view; one that left with the others did', () => {
+    // Seed 1004087: a sequencer asked to leave while partitioned alone, delivered its own order,
+    // and was excluded; its 'left' said cutOff, which the checker once ignored.
+    assert.deepEqual(checkTotalOrder(splitWorld('total', 'left cut off').histories), []);
+    only(checkTotalOrder(splitWorld('total', 'left').histories), 'total-order');
   });
   it('holds every member to the safe order', () => {
     only(checkTotalOrder(splitWorld('safe').histories), 'total-order');

@@ -36,7 +36,8 @@ export type HistoryEvent =
   | { readonly t: 'minority'; readonly atMs: number; readonly viewId: number }
   | { readonly t: 'majority'; readonly atMs: number; readonly viewId: number }
   | { readonly t: 'excluded'; readonly atMs: number; readonly reason: string }
-  | { readonly t: 'left'; readonly atMs: number };
+  /** `cutOff`: excluded while leaving (its last view went on without it; see the core's 'left'). */
+  | { readonly t: 'left'; readonly atMs: number; readonly cutOff: boolean };
 
 /** A message the app handed to send() and the member accepted. */
 export interface SentRecord {

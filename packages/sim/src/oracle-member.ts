@@ -111,7 +111,7 @@ export class Oracle {
     this.joining.length = 0;
     for (const member of [...failed, ...this.leaving]) {
       this.members.delete(member.self);
-      if (this.leaving.has(member)) member.out.push({ type: 'left' });
+      if (this.leaving.has(member)) member.out.push({ type: 'left', cutOff: false });
     }
     this.leaving.clear();
     for (const joiner of joiners) this.members.set(joiner.self, joiner);

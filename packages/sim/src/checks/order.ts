@@ -90,7 +90,8 @@ export function checkCausal(histories: readonly MemberHistory[]): Violation[] {
  *  the cheap cycle search runs first and the pairwise comparison only explains what it found.)
  *  Total order is not uniform, safe is: a member that delivered 'total' messages in a view it did
  *  not survive (it crashed or was cut off before the next view) may have followed a sequencer
- *  order that the survivors never learnt, so those deliveries are left out; its safe ones count. */
+ *  order that the survivors never learnt, so those deliveries are left out; its safe ones count.
+ *  A member cut off while leaving did not survive its last view either. */
 export function checkTotalOrder(histories: readonly MemberHistory[]): Violation[] {
   const report = new Report('total-order');
   const survivedViews = (history: MemberHistory): Set<number> => {
@@ -101,7 +102,10 @@ export function checkTotalOrder(histories: readonly MemberHistory[]): Violation[
       if (last !== undefined && event.viewId === last + 1) survived.add(last);
       last = event.viewId;
     }
-    if (last !== undefined && (history.fate === 'live' || history.fate === 'left')) survived.add(last);
+    // A member that left survived its last view only if the others installed the next one with it;
+    // one cut off while leaving (excluded, though it asked to leave) did not.
+    const leftCleanly = history.fate === 'left' && !history.events.some((event) => event.t === 'left' && event.cutOff);
+    if (last !== undefined && (history.fate === 'live' || leftCleanly)) survived.add(last);
     return survived;
   };
   const sequences = histories.map((history) => {
