@@ -256,8 +256,8 @@ export function encodeNoReply(requester: MemberId, requestNo: number, reason: No
   return new Writer(length).byte(NO_REPLY).shortString(requesterBytes).varuint(requestNo).byte(reason).finish();
 }
 
-/** The decoded payload, or undefined when it is malformed. Never throws. */
 /**
+ * The decoded payload, or undefined when it is malformed. Never throws.
  * `own`: a message's body gets bytes of its own (a copy), for an app that may keep or modify them;
  * another member's payload is a view into a frame the core keeps for retransmission. A reply's body
  * is not copied here (most replies are for another member): ownCopy() it.
