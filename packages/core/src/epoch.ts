@@ -200,13 +200,12 @@ export class Epoch {
     return out;
   }
 
-  /** The first gap of every stream known to have more than this member holds. */
-  gaps(maxUnits: number, heard: (senderIndex: number) => boolean): { senderIndex: number; from: number; to: number }[] {
+  /** The gaps (up to `maxRanges` per stream) of every stream known to have more than this member holds. */
+  gaps(maxUnits: number, heard: (senderIndex: number) => boolean, maxRanges: number): { senderIndex: number; from: number; to: number }[] {
     const out: { senderIndex: number; from: number; to: number }[] = [];
     this.streams.forEach((stream, senderIndex) => {
       if (senderIndex === this.selfIndex) return;
-      const gap = stream.missing(maxUnits, heard(senderIndex));
-      if (gap) out.push({ senderIndex, ...gap });
+      for (const gap of stream.missing(maxUnits, heard(senderIndex), maxRanges)) out.push({ senderIndex, ...gap });
     });
     return out;
   }

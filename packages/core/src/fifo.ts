@@ -151,14 +151,23 @@ export class Stream<U> {
     return this.stableSeqno;
   }
 
-  /** The first missing range, if any unit is known to exist beyond what we hold (`heard`: or heard of). */
-  missing(maxUnits: number, heard: boolean): { from: number; to: number } | undefined {
+  /**
+   * The missing ranges, first first, of units known to exist beyond what we hold (`heard`: or
+   * heard of): at most `maxRanges` ranges and `maxUnits` units in all. Every hole, not only the
+   * first: after a loss burst a stream has many, and one per retransmission round took seconds.
+   */
+  missing(maxUnits: number, heard: boolean, maxRanges: number): { from: number; to: number }[] {
     const max = heard ? Math.max(this.knownMax, this.heardMax) : this.knownMax;
-    if (max <= this.contiguous) return undefined;
-    const from = this.contiguous + 1;
-    let to = from;
-    while (to < max && to - from + 1 < maxUnits && !this.outOfOrder.has(to + 1)) to++;
-    return { from, to };
+    const out: { from: number; to: number }[] = [];
+    let units = 0;
+    for (let seqno = this.contiguous + 1; seqno <= max && units < maxUnits && out.length < maxRanges; seqno++) {
+      if (this.outOfOrder.has(seqno)) continue;
+      const from = seqno;
+      while (seqno < max && units + (seqno - from + 1) < maxUnits && !this.outOfOrder.has(seqno + 1)) seqno++;
+      out.push({ from, to: seqno });
+      units += seqno - from + 1;
+    }
+    return out;
   }
 
   bufferedUnits(): number {

@@ -63,6 +63,8 @@ const DEFAULTS = {
   maxBurstBytes: Number.POSITIVE_INFINITY,
 };
 const MAX_NAK_UNITS = 256;
+/** NAKs per stream per retransmission round: one per hole, for this many holes. */
+const MAX_NAK_RANGES = 16;
 const MAX_FUTURE_FRAMES = 1024;
 const XFER_WINDOW_CHUNKS = 64;
 /** Rounds a would-be founder listens before founding: a peer looking in any of them outranks it. */
@@ -933,7 +935,7 @@ export class Member {
     // view is flushing; until then the sender itself, still talking, tells of its own gaps.
     const flushing = this.frozen || this.round !== undefined || this.accepted !== undefined || this.pendingView !== undefined;
     const members = epoch.view.members;
-    for (const gap of epoch.gaps(MAX_NAK_UNITS, (sender) => flushing || this.fd.suspects.has(members[sender]!))) {
+    for (const gap of epoch.gaps(MAX_NAK_UNITS, (sender) => flushing || this.fd.suspects.has(members[sender]!), MAX_NAK_RANGES)) {
       const target = this.nakTarget(epoch, gap.senderIndex, gap.to);
       if (target === this.self) continue;
       this.sendFrame([target], { kind: 'nak', viewId: epoch.view.viewId, ...gap, fromSeqno: gap.from, toSeqno: gap.to });
