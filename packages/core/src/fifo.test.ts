@@ -38,3 +38,28 @@ test('a retransmission request for an enormous range visits only what can be kep
   assert.deepEqual(stream.storedFrames(2 ** 40, 2 ** 52, 1000), []);
   assert.ok(performance.now() - started < 1000);
 });
+
+test('missing: every hole up to the known end, within the range and unit limits; heard-of units only when asked', () => {
+  const stream = new Stream<number>(4096);
+  // Held: 1, then 3, 6-7, 10; the sender said it sent up to 12; another member holds up to 15.
+  for (const seqno of [1, 3, 6, 7, 10]) stream.accept(seqno, seqno, frame(seqno));
+  while (stream.takeNext() !== undefined);
+  stream.learnMax(12);
+  stream.learnMax(15, false);
+  assert.deepEqual(stream.missing(256, false, 16), [
+    { from: 2, to: 2 },
+    { from: 4, to: 5 },
+    { from: 8, to: 9 },
+    { from: 11, to: 12 },
+  ]);
+  assert.deepEqual(stream.missing(256, true, 16).at(-1), { from: 11, to: 15 });
+  assert.deepEqual(stream.missing(256, false, 2), [
+    { from: 2, to: 2 },
+    { from: 4, to: 5 },
+  ]);
+  assert.deepEqual(stream.missing(4, false, 16), [
+    { from: 2, to: 2 },
+    { from: 4, to: 5 },
+    { from: 8, to: 8 },
+  ]);
+});

@@ -54,6 +54,8 @@ const REGRESSIONS: readonly Regression[] = [
   { seed: 603245, members: 5, note: 'with the old members crashed, the oldest alive was a joiner without state: forbidding such joiners to coordinate left the two joiners holding state without a quorum' },
   { seed: 603278, members: 5, note: 'joiners never got their state when stateless joiners could not coordinate (as seed 603245)' },
   { seed: 604680, members: 5, note: 'stateless joiners unable to coordinate (as seed 603245)' },
+  { seed: 1001811, members: 5, note: 'after loss bursts a joiner in an accepted flush fetched its cut one hole per stream per retransmission round, longer than its patience; the joiners gave up and the old members had no quorum (every hole is NAKed now)' },
+  { seed: 1003285, members: 5, note: 'the same slow fetch of scattered holes, failing before the NAK rule of a3b6f42 too' },
   { seed: 1004087, members: 5, note: "a sequencer cut off alone asked to leave and was excluded: its 'left' now says cutOff, and the total-order checker no longer holds its last view's (non-uniform) total order to the survivors'" },
 ];
 
