@@ -11,15 +11,13 @@ export function messageId(sender: MemberId, viewId: number, seqno: number, part:
   return part < 0 ? id : `${id}.${part}`;
 }
 
-export class DeliverUpcall {
-  readonly type = 'deliver' as const;
+/** What both upcalls share: the message's place, and its id made once, when first read. */
+abstract class MessageUpcall {
   private madeId: string | undefined;
 
   constructor(
-    readonly viewId: number,
     readonly sender: MemberId,
-    readonly order: Order,
-    readonly payload: Uint8Array,
+    readonly viewId: number,
     private readonly seqno: number,
     /** Its place in a packed unit; -1 for a unit of one message. */
     private readonly part: number,
@@ -30,19 +28,18 @@ export class DeliverUpcall {
   }
 }
 
-export class SentUpcall {
+export class DeliverUpcall extends MessageUpcall {
+  readonly type = 'deliver' as const;
+
+  constructor(viewId: number, sender: MemberId, readonly order: Order, readonly payload: Uint8Array, seqno: number, part: number) {
+    super(sender, viewId, seqno, part);
+  }
+}
+
+export class SentUpcall extends MessageUpcall {
   readonly type = 'sent' as const;
-  private madeId: string | undefined;
 
-  constructor(
-    readonly localId: number,
-    private readonly sender: MemberId,
-    private readonly viewId: number,
-    private readonly seqno: number,
-    private readonly part: number,
-  ) {}
-
-  get id(): string {
-    return (this.madeId ??= messageId(this.sender, this.viewId, this.seqno, this.part));
+  constructor(readonly localId: number, sender: MemberId, viewId: number, seqno: number, part: number) {
+    super(sender, viewId, seqno, part);
   }
 }
