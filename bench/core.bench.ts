@@ -15,7 +15,11 @@ import { createPeer, type Group, type Peer } from '@synod/peer';
 import { createHub, memory } from '@synod/transport-memory';
 import { percentile, report, sentAt, stamp, wallMs } from './lib.js';
 
-const SIZES = { '100b': 100, '1k': 1024 } as const;
+const ALL_SIZES = { '100b': 100, '1k': 1024 } as const;
+/** BENCH_SIZES=1k (a comma-separated subset) for a quicker run. */
+const SIZES = Object.fromEntries(
+  Object.entries(ALL_SIZES).filter(([name]) => (process.env.BENCH_SIZES ?? name).split(',').includes(name)),
+);
 const ALL_PRIMITIVES = ['fbcast', 'cbcast', 'abcast', 'safe'] as const;
 const PRIMITIVES = ALL_PRIMITIVES.filter((p) => (process.env.BENCH_PRIMITIVES ?? p).split(',').includes(p));
 const MEMBER_COUNTS = (process.env.BENCH_MEMBERS ?? '3,5').split(',').map(Number);

@@ -21,6 +21,13 @@ export interface View {
 export interface Send {
   readonly to: readonly MemberId[];
   readonly bytes: Uint8Array;
+  /**
+   * Bytes right before `bytes` in its buffer that are free for the runtime to write its envelope
+   * into, so that it need not copy the frame (MemberConfig.frameHeadroomBytes); 0 or absent: none.
+   * Each send of one frame writes the same envelope there, so a transport still holding an earlier
+   * send of it sees no change.
+   */
+  readonly headroomBytes?: number;
 }
 
 /**
@@ -110,6 +117,11 @@ export interface MemberConfig {
    * transport's backpressure in between. Default: no limit.
    */
   readonly maxBurstBytes?: number;
+  /**
+   * Bytes to leave free before each frame this member encodes (Send.headroomBytes), for a runtime
+   * that prepends a header of at most this many bytes. An integer from 0 (the default) to 255.
+   */
+  readonly frameHeadroomBytes?: number;
 }
 
 export interface MemberStats {

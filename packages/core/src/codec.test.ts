@@ -35,3 +35,20 @@ test('declared lengths larger than the input are refused before allocating', () 
   assert.throws(() => new Reader(encoded).bytes(), DecodeError);
   assert.throws(() => new Reader(new Uint8Array([0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01])).varint(), DecodeError);
 });
+
+test('a writer with headroom leaves that many free bytes before what it wrote, in the same buffer', () => {
+  fc.assert(
+    fc.property(fc.nat(255), fc.uint8Array({ maxLength: 70_000 }), fc.boolean(), fc.nat(64), (headroom, bytes, frame, estimate) => {
+      // An estimate below the need makes the writer grow; the headroom must survive that.
+      const encoded = new Writer(estimate, frame, headroom).bytes(bytes).finish();
+      assert.deepEqual(new Reader(encoded).bytes(), bytes);
+      assert.ok(encoded.byteOffset >= headroom);
+      const room = new Uint8Array(encoded.buffer, encoded.byteOffset - headroom, headroom);
+      assert.ok(room.every((byte) => byte === 0), 'the headroom is untouched');
+      // The next allocation from the same pool starts after this one: the headroom is not shared.
+      const next = new Writer(1, frame).u8(7).finish();
+      if (next.buffer === encoded.buffer) assert.ok(next.byteOffset >= encoded.byteOffset + encoded.length);
+    }),
+    { numRuns: 200 },
+  );
+});

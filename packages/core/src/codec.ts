@@ -55,42 +55,74 @@ function decodeFresh(bytes: Uint8Array): string {
   }
 }
 
-const SLAB_BYTES = 16 * 1024;
-const MAX_POOLED_BYTES = SLAB_BYTES / 4;
-let slab = new ArrayBuffer(0);
-let slabUsed = 0;
-
 /**
- * Fresh zeroed bytes. Small ones are carved from a shared slab, as Node's Buffer pool does: in V8
- * every ArrayBuffer costs about a microsecond and GC bookkeeping, which per frame dominated the
- * data path. The bytes are a view at an 8-byte-aligned offset; `.buffer` is the whole slab, so
- * address them through byteOffset/byteLength. A slab lives while any of its views does.
+ * Fresh zeroed bytes carved from shared slabs, as Node's Buffer pool does: in V8 every ArrayBuffer
+ * costs a calloc, page faults and collector bookkeeping, which per frame dominated the data path.
+ * The bytes are a view at an 8-byte-aligned offset; `.buffer` is the whole slab, so address them
+ * through byteOffset/byteLength. A slab lives while any of its views does.
  */
-export function allocBytes(length: number): Uint8Array {
-  if (length > MAX_POOLED_BYTES) return new Uint8Array(length);
-  if (slabUsed + length > slab.byteLength) {
-    slab = new ArrayBuffer(SLAB_BYTES);
-    slabUsed = 0;
+class SlabPool {
+  private slab = new ArrayBuffer(0);
+  private used = 0;
+
+  constructor(
+    private readonly slabBytes: number,
+    /** Longer allocations get an ArrayBuffer of their own. */
+    private readonly maxBytes: number,
+  ) {}
+
+  alloc(length: number): Uint8Array {
+    if (length > this.maxBytes) return new Uint8Array(length);
+    if (this.used + length > this.slab.byteLength) {
+      this.slab = new ArrayBuffer(this.slabBytes);
+      this.used = 0;
+    }
+    // The constructor, not subarray(): it skips the species lookup, a third of the cost.
+    const bytes = new Uint8Array(this.slab, this.used, length);
+    this.used = (this.used + length + 7) & ~7;
+    return bytes;
   }
-  // The constructor, not subarray(): it skips the species lookup, a third of the cost.
-  const bytes = new Uint8Array(slab, slabUsed, length);
-  slabUsed = (slabUsed + length + 7) & ~7;
-  return bytes;
+
+  /** Keeps the first `length` bytes of `bytes`: when it is the latest allocation, the rest goes back to the slab. */
+  trim(bytes: Uint8Array, length: number): void {
+    if (length !== bytes.length && bytes.buffer === this.slab && ((bytes.byteOffset + bytes.length + 7) & ~7) === this.used) {
+      // Never written past `length` (a writer only writes what it reserved and used), so still zero.
+      this.used = (bytes.byteOffset + length + 7) & ~7;
+    }
+  }
 }
 
-/** The first `length` bytes of `bytes`; when it is the latest allocation, the rest goes back to the slab. */
-function trimAllocation(bytes: Uint8Array, length: number): Uint8Array {
-  if (length === bytes.length) return bytes;
-  if (bytes.buffer === slab && ((bytes.byteOffset + bytes.length + 7) & ~7) === slabUsed) {
-    // Never written past `length` (a writer only writes what it reserved and used), so still zero.
-    slabUsed = (bytes.byteOffset + length + 7) & ~7;
-  }
-  return new Uint8Array(bytes.buffer, bytes.byteOffset, length);
+/**
+ * What an app may get and keep (payloads, message copies): small slabs, so that a kept message
+ * pins little memory besides its own.
+ */
+const appPool = new SlabPool(16 * 1024, 4 * 1024);
+/**
+ * Frames, which only the stack holds (the core until they are stable, a transport until it sent
+ * them): slabs that hold a few MTU-sized frames, so a frame is not an ArrayBuffer of its own.
+ */
+const framePool = new SlabPool(256 * 1024, 64 * 1024);
+
+/** Fresh zeroed bytes that an app may keep (pooled when small). */
+export function allocBytes(length: number): Uint8Array {
+  return appPool.alloc(length);
+}
+
+/** Fresh zeroed bytes for a frame: never to be handed to an app, which could pin its slab. */
+export function allocFrameBytes(length: number): Uint8Array {
+  return framePool.alloc(length);
 }
 
 /** The Uint8Array of exactly these bytes, copied into a fresh (pooled) allocation. */
 export function copyBytes(source: Uint8Array): Uint8Array {
-  const bytes = allocBytes(source.length);
+  const bytes = appPool.alloc(source.length);
+  bytes.set(source);
+  return bytes;
+}
+
+/** copyBytes() for a frame (a transport's copy of what it carries): see allocFrameBytes. */
+export function copyFrameBytes(source: Uint8Array): Uint8Array {
+  const bytes = framePool.alloc(source.length);
   bytes.set(source);
   return bytes;
 }
@@ -104,11 +136,24 @@ export function varintBytes(value: number): number {
 
 export class Writer {
   private buffer: Uint8Array;
-  private length = 0;
+  /** Where the next byte goes in `buffer` (the headroom comes first). */
+  private length: number;
+  private readonly pool: SlabPool;
 
-  /** `initialBytes`: an estimate; the writer grows past it, and gives back what it did not use. */
-  constructor(initialBytes = 64) {
-    this.buffer = allocBytes(initialBytes);
+  /**
+   * `initialBytes`: an estimate; the writer grows past it, and gives back what it did not use.
+   * `frame`: it writes a frame, whose bytes come from the frame pool (allocFrameBytes).
+   * `headroomBytes`: left free before what it writes, in the same buffer, for a caller to prepend
+   * its own header to the finished bytes without a copy.
+   */
+  constructor(
+    initialBytes = 64,
+    frame = false,
+    private readonly headroomBytes = 0,
+  ) {
+    this.pool = frame ? framePool : appPool;
+    this.buffer = this.pool.alloc(headroomBytes + initialBytes);
+    this.length = headroomBytes;
   }
 
   private reserve(extraBytes: number): void {
@@ -116,7 +161,7 @@ export class Writer {
     if (needed <= this.buffer.length) return;
     let capacity = Math.max(64, this.buffer.length * 2);
     while (capacity < needed) capacity *= 2;
-    const grown = allocBytes(capacity);
+    const grown = this.pool.alloc(capacity);
     grown.set(this.buffer.subarray(0, this.length));
     this.buffer = grown;
   }
@@ -168,9 +213,14 @@ export class Writer {
     return this;
   }
 
-  /** The encoded bytes: a view of the writer's buffer, which the writer no longer touches. */
+  /**
+   * The encoded bytes: a view of the writer's buffer, which the writer no longer touches, with the
+   * headroom (if any) right before it.
+   */
   finish(): Uint8Array {
-    return trimAllocation(this.buffer, this.length);
+    this.pool.trim(this.buffer, this.length);
+    if (this.headroomBytes === 0 && this.length === this.buffer.length) return this.buffer;
+    return new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + this.headroomBytes, this.length - this.headroomBytes);
   }
 }
 
@@ -208,6 +258,14 @@ export class Reader {
     const length = this.varint();
     if (length > maxBytes) throw new DecodeError('field too large');
     return this.raw(length);
+  }
+
+  /** Steps over a length-prefixed byte string, as bytes() without its view. */
+  skip(maxBytes = Number.MAX_SAFE_INTEGER): void {
+    const length = this.varint();
+    if (length > maxBytes) throw new DecodeError('field too large');
+    if (length > this.remaining) throw new DecodeError('truncated');
+    this.offset += length;
   }
 
   raw(length: number): Uint8Array {

@@ -19,10 +19,12 @@ export interface Message {
   readonly payload: Uint8Array;
   readonly vectorClock: readonly number[];
   /**
-   * A pack's messages (pack.ts): views into the payload, or for this member's own packs, their own
-   * buffers (never the frame kept for retransmission).
+   * This member's own pack (pack.ts): its messages, in their own buffers (never the frame kept for
+   * retransmission).
    */
   readonly parts: readonly Uint8Array[] | undefined;
+  /** Another member's pack: the payload holds its messages, read when it is delivered. */
+  readonly packed: boolean;
 }
 
 type DataFrame = Extract<Frame, { kind: 'data' }>;
@@ -60,6 +62,8 @@ export class Epoch {
     readonly view: View,
     readonly selfIndex: number,
     maxAheadUnits: number,
+    /** Left free before each frame this member sends (MemberConfig.frameHeadroomBytes). */
+    private readonly headroomBytes = 0,
   ) {
     const n = view.members.length;
     this.streams = Array.from({ length: n }, () => new Stream<Unit>(maxAheadUnits));
@@ -89,7 +93,7 @@ export class Epoch {
       senderIndex: this.selfIndex,
       seqno,
       unit,
-    });
+    }, this.headroomBytes);
     this.streams[this.selfIndex]!.appendOwn(seqno, frame);
     // A pack written straight into the frame: its bytes are the frame's tail, but this member
     // delivers its own messages from their own buffers (the app must not get views into a frame
@@ -139,6 +143,7 @@ export class Epoch {
       payload,
       vectorClock: this.firstClocks[senderIndex] ?? NO_CLOCK,
       parts: unit.parts,
+      packed: unit.packed === true,
     };
     switch (message.order) {
       case 'fifo':

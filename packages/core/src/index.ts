@@ -12,7 +12,7 @@ export { SynodError, InvariantViolation, type SynodErrorCode } from './errors.js
 export { Member } from './member.js';
 export { traceRecord, type TraceRecord } from './trace.js';
 export { declineDiscover, peekGroup } from './wire.js';
-export { allocBytes, copyBytes, decodeUtf8 } from './codec.js';
+export { allocBytes, allocFrameBytes, copyBytes, copyFrameBytes, decodeUtf8 } from './codec.js';
 export {
   emptyTransportStats,
   type PeerAddress,

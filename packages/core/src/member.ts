@@ -12,7 +12,7 @@ import { SynodError, invariant } from './errors.js';
 import { FailureDetector } from './fd.js';
 import { chunkCount, chunkOf } from './frag.js';
 import { Founding } from './found.js';
-import { MAX_PACKED_MESSAGES, MAX_PACKED_MESSAGE_BYTES, packBytes, packedSize } from './pack.js';
+import { MAX_PACKED_MESSAGES, MAX_PACKED_MESSAGE_BYTES, forEachPacked, packBytes, packedSize } from './pack.js';
 import { chooseProposal, isQuorum, type FlushPromise } from './gms.js';
 import { compareBallots, dataHeaderBytes, decodeFrame, encodeFrame, type Ballot, type Frame, type Proposal } from './wire.js';
 import { StateProvider, StateReceiver } from './xfer.js';
@@ -83,6 +83,8 @@ export class Member {
     packedMessages: 0,
   };
   private readonly options: typeof DEFAULTS;
+  /** Free bytes before each frame this member encodes (MemberConfig.frameHeadroomBytes). */
+  private readonly headroomBytes: number;
   private phase: Phase = 'idle';
   private leaving = false;
   private nowMs = 0;
@@ -168,6 +170,11 @@ export class Member {
       }
     }
     if (options.mtuBytes < 512) throw new SynodError('INVALID_ARGUMENT', 'mtuBytes must be at least 512');
+    const headroom = config.frameHeadroomBytes ?? 0;
+    if (!(Number.isInteger(headroom) && headroom >= 0 && headroom <= 255)) {
+      throw new SynodError('INVALID_ARGUMENT', 'frameHeadroomBytes must be an integer from 0 to 255');
+    }
+    this.headroomBytes = headroom;
     this.options = options;
     this.fd = new FailureDetector(options.suspectAfterMs);
     this.founding = new Founding(this.self);
@@ -386,16 +393,17 @@ export class Member {
   }
 
   private sendFrame(to: readonly MemberId[], frame: Frame): void {
-    const bytes = encodeFrame(this.group, frame);
+    const bytes = encodeFrame(this.group, frame, this.headroomBytes);
     const remote = to.filter((member) => member !== this.self);
-    if (remote.length > 0) this.sends.push({ to: remote, bytes });
+    if (remote.length > 0) this.sends.push({ to: remote, bytes, headroomBytes: this.headroomBytes });
     if (remote.length !== to.length) this.loopback.push({ from: this.self, frame, bytes });
   }
 
-  private sendBytes(to: readonly MemberId[], bytes: Uint8Array): void {
+  /** `headroomBytes`: free before `bytes` (a frame this member just encoded with its headroom). */
+  private sendBytes(to: readonly MemberId[], bytes: Uint8Array, headroomBytes = 0): void {
     // Most lists are already without this member (others(), one peer): no copy for those.
     const remote = to.includes(this.self) ? to.filter((member) => member !== this.self) : to;
-    if (remote.length > 0) this.sends.push({ to: remote, bytes });
+    if (remote.length > 0) this.sends.push({ to: remote, bytes, headroomBytes });
   }
 
   /** The current view's other members; one array per view, shared by the sends (never mutated). */
@@ -798,7 +806,7 @@ export class Member {
         vectorClock: first ? entry.vectorClock : undefined,
         chunk: chunkOf(entry.payload, index, entry.chunkBytes),
       }, last ? 1 : 0);
-      this.sendBytes(others, frame);
+      this.sendBytes(others, frame, this.headroomBytes);
       this.burstSentBytes += frame.length;
       if (!last) continue;
       this.sendQueue.shift();
@@ -842,7 +850,7 @@ export class Member {
       chunk: NO_BYTES,
       parts: entries.map((entry) => entry.payload),
     }, count);
-    this.sendBytes(others, frame);
+    this.sendBytes(others, frame, this.headroomBytes);
     this.burstSentBytes += frame.length;
     this.stats.packedMessages += count;
     const viewId = epoch.view.viewId;
@@ -861,7 +869,7 @@ export class Member {
     while (epoch.total.hasBacklog) {
       const entries = epoch.total.takeSequencerBacklog(maxEntries);
       const frame = epoch.sendUnit({ order: 'order', entries });
-      this.sendBytes(others, frame);
+      this.sendBytes(others, frame, this.headroomBytes);
     }
   }
 
@@ -890,12 +898,12 @@ export class Member {
     const sender = epoch.view.members[message.senderIndex]!;
     const viewId = epoch.view.viewId;
     const parts = message.parts;
-    if (!parts) {
+    if (parts) {
+      for (let i = 0; i < parts.length; i++) this.emit(new DeliverUpcall(viewId, sender, message.order, parts[i]!, message.firstSeqno, i));
+    } else if (message.packed) {
+      forEachPacked(message.payload, (part, i) => this.emit(new DeliverUpcall(viewId, sender, message.order, part, message.firstSeqno, i)));
+    } else {
       this.emit(new DeliverUpcall(viewId, sender, message.order, message.payload, message.firstSeqno, -1));
-      return;
-    }
-    for (let i = 0; i < parts.length; i++) {
-      this.emit(new DeliverUpcall(viewId, sender, message.order, parts[i]!, message.firstSeqno, i));
     }
   }
 
@@ -1257,7 +1265,7 @@ export class Member {
     const previous = this.epoch;
     const waiting = previous ? view.members.filter((member) => member !== this.self && previous.view.members.includes(member)) : [];
     this.previous = previous && waiting.length > 0 ? { epoch: previous, waiting: new Set(waiting) } : undefined;
-    this.epoch = new Epoch(this.group, view, selfIndex, maxAheadUnits);
+    this.epoch = new Epoch(this.group, view, selfIndex, maxAheadUnits, this.headroomBytes);
     this.viewFrame = viewFrame;
     this.carried = view.members.filter((member) => !joined.includes(member));
     this.phase = 'member';

@@ -37,19 +37,34 @@ export function pack(payloads: readonly Uint8Array[], partsBytes: number): Uint8
 }
 
 /**
- * The messages of a packed unit, as views into it; undefined if it is not one (fewer than two
- * messages, more than MAX_PACKED_MESSAGES, a length past the end, or bytes left over).
+ * How many messages a packed unit holds, checked whole without a view of each; undefined if it is
+ * not one (fewer than two messages, more than MAX_PACKED_MESSAGES, a message longer than
+ * MAX_PACKED_MESSAGE_BYTES or past the end, or bytes left over).
  */
-export function unpack(bytes: Uint8Array): Uint8Array[] | undefined {
+export function packedCount(bytes: Uint8Array): number | undefined {
   try {
     const reader = new Reader(bytes);
     const count = reader.count(MAX_PACKED_MESSAGES);
     if (count < 2) return undefined;
-    const payloads: Uint8Array[] = [];
-    for (let i = 0; i < count; i++) payloads.push(reader.bytes(MAX_PACKED_MESSAGE_BYTES));
+    for (let i = 0; i < count; i++) reader.skip(MAX_PACKED_MESSAGE_BYTES);
     reader.end();
-    return payloads;
+    return count;
   } catch {
     return undefined;
   }
+}
+
+/** Each message of a pack that packedCount() accepted, as a view into it, with its place. */
+export function forEachPacked(bytes: Uint8Array, each: (payload: Uint8Array, index: number) => void): void {
+  const reader = new Reader(bytes);
+  const count = reader.count(MAX_PACKED_MESSAGES);
+  for (let i = 0; i < count; i++) each(reader.bytes(MAX_PACKED_MESSAGE_BYTES), i);
+}
+
+/** The messages of a packed unit, as views into it; undefined if it is not one (see packedCount). */
+export function unpack(bytes: Uint8Array): Uint8Array[] | undefined {
+  if (packedCount(bytes) === undefined) return undefined;
+  const payloads: Uint8Array[] = [];
+  forEachPacked(bytes, (payload) => payloads.push(payload));
+  return payloads;
 }

@@ -3,7 +3,7 @@
  * its input as hostile; decodeFrame throws DecodeError, which the member counts and drops.
  */
 import { DecodeError, Reader, Writer, encodeUtf8, varintBytes } from './codec.js';
-import { packInto, unpack } from './pack.js';
+import { packInto, packedCount } from './pack.js';
 
 export const WIRE_VERSION = 2;
 /** Bounds on lists carried by frames: a group is never larger than this. */
@@ -56,9 +56,14 @@ export type Unit =
       /**
        * A pack (pack.ts): a whole unit holding these messages; first and last are then both set.
        * Sending, they are written straight into the frame (`chunk` is then ignored and
-       * `messageBytes` is the pack's length); decoded, they are views into `chunk`, checked once.
+       * `messageBytes` is the pack's length).
        */
       readonly parts?: readonly Uint8Array[];
+      /**
+       * Decoded, a pack is `chunk` itself, checked whole once; its messages are read from it when
+       * delivered. A view per message made here would live, and age, with the unit until then.
+       */
+      readonly packed?: boolean;
     }
   | { readonly order: 'order'; readonly entries: readonly OrderEntry[] };
 
@@ -157,10 +162,11 @@ function fragmentFrameBytes(groupBytes: number, frame: Extract<Frame, { kind: 'd
   return length + (unit.parts ? unit.messageBytes : unit.chunk.length);
 }
 
-export function encodeFrame(group: string, frame: Frame): Uint8Array {
+/** `headroomBytes`: free bytes before the frame in its buffer, for a runtime's envelope (Send.headroomBytes). */
+export function encodeFrame(group: string, frame: Frame, headroomBytes = 0): Uint8Array {
   const groupBytes = encodeUtf8(group).length;
   const exactBytes = frame.kind === 'data' ? fragmentFrameBytes(groupBytes, frame) : undefined;
-  const writer = new Writer(exactBytes ?? 64 + groupBytes + (frame.kind === 'xferChunk' ? frame.data.length : 0));
+  const writer = new Writer(exactBytes ?? 64 + groupBytes + (frame.kind === 'xferChunk' ? frame.data.length : 0), true, headroomBytes);
   writer.u8(WIRE_VERSION).u8(KIND_CODES.get(frame.kind)!).string(group);
   switch (frame.kind) {
     case 'data': {
@@ -171,7 +177,7 @@ export function encodeFrame(group: string, frame: Frame): Uint8Array {
         writer.varint(unit.entries.length);
         for (const entry of unit.entries) writer.varint(entry.senderIndex).varint(entry.messageSeqno);
       } else {
-        writer.u8((UNIT_ORDERS.indexOf(unit.order) << 2) | (unit.first ? 1 : 0) | (unit.last ? 2 : 0) | (unit.parts ? PACKED_FLAG : 0));
+        writer.u8((UNIT_ORDERS.indexOf(unit.order) << 2) | (unit.first ? 1 : 0) | (unit.last ? 2 : 0) | (unit.parts || unit.packed ? PACKED_FLAG : 0));
         if (unit.first) {
           writer.varint(unit.messageBytes);
           if (unit.order === 'causal') writer.varints(unit.vectorClock ?? []);
@@ -308,9 +314,8 @@ function decodeBody(kind: FrameKind, reader: Reader, maxMessageBytes: number): F
         if (order === 'causal') vectorClock = reader.varints(MAX_MEMBERS);
       }
       const chunk = reader.rest();
-      const parts = packed && first && last && messageBytes === chunk.length ? unpack(chunk) : undefined;
-      if (packed && !parts) throw new DecodeError('bad packed unit');
-      return { kind, viewId, senderIndex, seqno, unit: { order, first, last, messageBytes, vectorClock, chunk, parts } };
+      if (packed && !(first && last && messageBytes === chunk.length && packedCount(chunk) !== undefined)) throw new DecodeError('bad packed unit');
+      return { kind, viewId, senderIndex, seqno, unit: { order, first, last, messageBytes, vectorClock, chunk, packed } };
     }
     case 'nak':
       return { kind, viewId: reader.varint(), senderIndex: reader.varint(), fromSeqno: reader.varint(), toSeqno: reader.varint() };

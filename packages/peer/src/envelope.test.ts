@@ -85,4 +85,28 @@ describe('envelope', () => {
     assert.equal(authenticator.verify(frame), true);
     assert.equal(decodeFrame(encodeFrame(envelopeHeader('g', 'a/1', ENVELOPE_VERSION_AUTHENTICATED), Uint8Array.of(1), authenticator))?.control, false);
   });
+
+  it('writes the header in place when the payload has room for it, and copies otherwise', () => {
+    const header = envelopeHeader('g', memberIdOf('peer-a', 3));
+    const buffer = new Uint8Array(header.length + 5);
+    const payload = buffer.subarray(header.length);
+    payload.set([1, 2, 3, 4, 5]);
+    const inPlace = encodeFrame(header, payload, undefined, header.length);
+    assert.equal(inPlace.buffer, buffer.buffer, 'no copy');
+    assert.equal(inPlace.byteOffset, 0);
+    assert.deepEqual(decodeFrame(inPlace)?.payload, payload);
+    // Sent again (a retransmission), the same bytes: what a transport may still hold is unchanged.
+    const before = Uint8Array.from(inPlace);
+    encodeFrame(header, payload, undefined, header.length);
+    assert.deepEqual(inPlace, before);
+    // Too little room, or a tag to append: a copy, and the bytes before the payload are untouched.
+    const short = encodeFrame(header, payload, undefined, header.length - 1);
+    assert.notEqual(short.buffer, buffer.buffer);
+    assert.deepEqual(decodeFrame(short)?.payload, payload);
+    const authenticator = FrameAuthenticator.forGroup('key', 'g');
+    const keyed = envelopeHeader('g', memberIdOf('peer-a', 3), ENVELOPE_VERSION_AUTHENTICATED);
+    const signed = encodeFrame(keyed, payload, authenticator, 255);
+    assert.notEqual(signed.buffer, buffer.buffer);
+    assert.equal(signed.length, keyed.length + payload.length + TAG_BYTES);
+  });
 });

@@ -1,4 +1,4 @@
-import { InvariantViolation, allocBytes, decodeUtf8, type MemberId } from '@synod/core';
+import { InvariantViolation, allocFrameBytes, decodeUtf8, type MemberId } from '@synod/core';
 import { TAG_BYTES, type FrameAuthenticator } from './auth.js';
 import type { PeerAddress } from './transport.js';
 
@@ -58,12 +58,23 @@ export function envelopeHeader(group: string, sender: MemberId, version: Envelop
   return header;
 }
 
-/** A frame; with an authenticator (and a version 2 or 3 header), signed. */
-export function encodeFrame(header: Uint8Array, payload: Uint8Array, authenticator?: FrameAuthenticator): Uint8Array {
+/**
+ * A frame; with an authenticator (and a version 2 or 3 header), signed. `headroomBytes`: how many
+ * bytes before `payload` in its buffer are free (Send.headroomBytes); when the header fits there
+ * (and there is no tag to append) the frame is made in place.
+ */
+export function encodeFrame(header: Uint8Array, payload: Uint8Array, authenticator?: FrameAuthenticator, headroomBytes = 0): Uint8Array {
   if ((header[0] !== ENVELOPE_VERSION) !== (authenticator !== undefined)) {
     throw new InvariantViolation('a version 2 or 3 header goes with an authenticator, a version 1 header without');
   }
-  const frame = allocBytes(header.length + payload.length + (authenticator ? TAG_BYTES : 0));
+  if (!authenticator && headroomBytes >= header.length) {
+    // The core left room for the header before its frame: written there, no copy. Every send of
+    // this frame writes the same header, so a transport still holding an earlier one sees no change.
+    const frame = new Uint8Array(payload.buffer, payload.byteOffset - header.length, header.length + payload.length);
+    frame.set(header, 0);
+    return frame;
+  }
+  const frame = allocFrameBytes(header.length + payload.length + (authenticator ? TAG_BYTES : 0));
   frame.set(header, 0);
   frame.set(payload, header.length);
   authenticator?.sign(frame);

@@ -21,7 +21,9 @@ import {
   memberIdOf,
 } from './envelope.js';
 import { LivenessGate } from './freshness.js';
+import { scheduleMicrotask } from './microtask.js';
 import { Monitor, type MonitorJob } from './monitor.js';
+import { PendingSends } from './pending-sends.js';
 import {
   NoReplyReason,
   decodeEncodedBody,
@@ -247,18 +249,13 @@ export interface GroupHost {
 
 type Status = 'joining' | 'joined' | 'rejoining' | 'leaving' | 'left';
 
-interface PendingSend {
-  readonly resolve: (sent: Sent) => void;
-  readonly reject: (error: unknown) => void;
-}
-
 /** One incarnation: one core Member and what belongs to it alone. */
 export interface Incarnation {
   readonly member: MemberLike;
   readonly header: Uint8Array;
   /** Keyed groups: holds frames from outside the view until their sender proves it is live (freshness.ts). */
   readonly gate: LivenessGate | undefined;
-  readonly pendingSends: Map<number, PendingSend>;
+  readonly pendingSends: PendingSends<Sent>;
   readonly gatherer: ReplyGatherer;
   /** The last view the core installed (ahead of the app's, which trails through the monitor). */
   protocolView: View | undefined;
@@ -518,12 +515,14 @@ export class GroupRuntime implements Group {
       group: this.name,
       random: this.host.random,
       mtuBytes: this.host.mtuBytes - header.length - (this.authenticator ? TAG_BYTES : 0),
+      // Room for the envelope before each frame, so it is not copied to get one (not with a tag).
+      frameHeadroomBytes: this.authenticator || header.length > 255 ? 0 : header.length,
     });
     const incarnation: Incarnation = {
       member,
       header,
       gate: authenticator && this.livenessGate(self, authenticator, () => incarnation),
-      pendingSends: new Map(),
+      pendingSends: new PendingSends<Sent>(),
       gatherer: new ReplyGatherer(),
       protocolView: undefined,
       sawFirstView: false,
@@ -577,8 +576,11 @@ export class GroupRuntime implements Group {
   private scheduleDrain(): void {
     if (this.drainScheduled) return;
     this.drainScheduled = true;
-    queueMicrotask(() => this.drain());
+    scheduleMicrotask(this.drainTask);
   }
+
+  /** drain(), made once: it is scheduled about once per message. */
+  private readonly drainTask = (): void => this.drain();
 
   private drain(): void {
     this.drainScheduled = false;
@@ -592,7 +594,9 @@ export class GroupRuntime implements Group {
       this.emitError(error);
       return;
     }
-    for (const send of output.sends) this.host.transmit(send.to, encodeFrame(incarnation.header, send.bytes, this.authenticator));
+    for (const send of output.sends) {
+      this.host.transmit(send.to, encodeFrame(incarnation.header, send.bytes, this.authenticator, send.headroomBytes));
+    }
     for (const upcall of output.upcalls) this.upcall(incarnation, upcall);
     if (!this.accepting) return; // an upcall ended the group
     if (this.current !== incarnation) this.scheduleDrain();
@@ -688,9 +692,7 @@ export class GroupRuntime implements Group {
         this.monitor.enqueue(() => this.emit('block'));
         return;
       case 'sent': {
-        const pending = incarnation.pendingSends.get(upcall.localId);
-        incarnation.pendingSends.delete(upcall.localId);
-        pending?.resolve({ id: upcall.id });
+        incarnation.pendingSends.take(upcall.localId)?.resolve({ id: upcall.id });
         return;
       }
       case 'minority':
@@ -838,8 +840,7 @@ export class GroupRuntime implements Group {
   }
 
   private failIncarnation(incarnation: Incarnation, error: SynodError): void {
-    for (const pending of incarnation.pendingSends.values()) pending.reject(error);
-    incarnation.pendingSends.clear();
+    for (const pending of incarnation.pendingSends.takeAll()) pending.reject(error);
     incarnation.gatherer.failAll(error);
   }
 
@@ -877,7 +878,7 @@ export class GroupRuntime implements Group {
     const incarnation = this.current;
     const localId = incarnation.member.send(order, encodeMessage(kind, requestNo, body), this.host.clock.now());
     this.scheduleDrain();
-    const sent = new Promise<Sent>((resolve, reject) => void incarnation.pendingSends.set(localId, { resolve, reject }));
+    const sent = new Promise<Sent>((resolve, reject) => incarnation.pendingSends.add(localId, { resolve, reject }));
     if (requestNo === undefined || wanted === undefined) return sent;
 
     const replies = new Promise<Reply[]>((resolve, reject) => incarnation.gatherer.open(requestNo, wanted, resolve, reject, until));

@@ -63,4 +63,26 @@ describe('monitor', () => {
     await tick();
     assert.deepEqual(log, ['after']);
   });
+
+  it('keeps the order of many tasks while its ring wraps and grows', async () => {
+    const log: number[] = [];
+    const monitor = new Monitor((error) => assert.fail(String(error)));
+    let next = 0;
+    const add = (count: number) => {
+      for (let i = 0; i < count; i++) {
+        const n = next++;
+        // Every tenth task is async, so enqueues land while the ring is part-consumed.
+        monitor.enqueue(n % 10 === 0 ? async () => void log.push(n) : () => void log.push(n));
+      }
+    };
+    add(50);
+    await tick();
+    add(100); // past 64 with the head moved on: wraps, then grows
+    await monitor.idle();
+    add(300);
+    assert.equal(monitor.pending > 0, true);
+    await monitor.idle();
+    assert.deepEqual(log, Array.from({ length: 450 }, (_, i) => i));
+    assert.equal(monitor.pending, 0);
+  });
 });

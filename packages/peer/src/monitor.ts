@@ -1,3 +1,5 @@
+import { scheduleMicrotask } from './microtask.js';
+
 /**
  * Runs a group's upcalls one at a time, in delivery order, even when a task is async: the Isis
  * monitor. A task may call `release()` to let the next one start while it carries on.
@@ -13,9 +15,14 @@ export interface MonitorJob {
 }
 
 export class Monitor {
-  /** Tasks from `head` on wait; a drained queue starts over (shift() is O(n) on long arrays). */
-  private queue: MonitorTask[] = [];
+  /**
+   * Tasks waiting, in a ring from `head` (`count` of them): shift() is O(n) on long arrays, and an
+   * array rebuilt for each burst of deliveries was a tenth of the data path's garbage. It grows by
+   * doubling and keeps its size.
+   */
+  private ring: (MonitorTask | undefined)[] = new Array<MonitorTask | undefined>(64).fill(undefined);
   private head = 0;
+  private count = 0;
   private running = false;
   private closed = false;
   private idleWaiters: (() => void)[] = [];
@@ -29,32 +36,36 @@ export class Monitor {
   /** Tasks never run inside enqueue(): the first runs in a microtask, so callers are not re-entered. */
   enqueue(task: MonitorTask): void {
     if (this.closed) return;
-    this.queue.push(task);
+    if (this.count === this.ring.length) this.grow();
+    this.ring[(this.head + this.count) & (this.ring.length - 1)] = task;
+    this.count++;
     if (!this.running) {
       this.running = true;
-      queueMicrotask(() => void this.run());
+      scheduleMicrotask(this.runTask);
     }
   }
 
   get pending(): number {
-    return this.queue.length - this.head;
+    return this.count;
   }
 
+  /** run(), made once. */
+  private readonly runTask = (): void => void this.run();
+
   private next(): MonitorTask | undefined {
-    const task = this.queue[this.head];
-    if (task === undefined) {
-      if (this.head > 0) {
-        this.queue = [];
-        this.head = 0;
-      }
-      return undefined;
-    }
-    this.queue[this.head++] = undefined as unknown as MonitorTask;
-    if (this.head >= 4096 && this.head * 2 >= this.queue.length) {
-      this.queue = this.queue.slice(this.head);
-      this.head = 0;
-    }
+    if (this.count === 0) return undefined;
+    const task = this.ring[this.head];
+    this.ring[this.head] = undefined;
+    this.head = (this.head + 1) & (this.ring.length - 1);
+    this.count--;
     return task;
+  }
+
+  private grow(): void {
+    const ring = new Array<MonitorTask | undefined>(this.ring.length * 2).fill(undefined);
+    for (let i = 0; i < this.count; i++) ring[i] = this.ring[(this.head + i) & (this.ring.length - 1)];
+    this.ring = ring;
+    this.head = 0;
   }
 
   /** Resolves when every task enqueued so far has run (or released the monitor). */
@@ -75,8 +86,9 @@ export class Monitor {
   /** Drops tasks not yet started; a task already running is not interrupted. */
   close(): void {
     this.closed = true;
-    this.queue = [];
+    this.ring.fill(undefined);
     this.head = 0;
+    this.count = 0;
   }
 
   private async run(): Promise<void> {

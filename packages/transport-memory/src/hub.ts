@@ -1,10 +1,11 @@
-import { SynodError, copyBytes, emptyTransportStats, type PeerAddress, type Transport, type TransportStats } from '@synod/core';
+import { SynodError, copyFrameBytes, emptyTransportStats, type PeerAddress, type Transport, type TransportStats } from '@synod/core';
 
 /**
  * An in-process network: every transport created on one hub can reach every other one, with
  * knobs to lose frames, partition the hub and kill a peer. Delivery is asynchronous (a macrotask
- * after send), never re-entrant, FIFO per link. Frames are copied on send (into pooled memory:
- * a received frame is a view, so address its `.buffer` through byteOffset and byteLength).
+ * after send), never re-entrant, FIFO per link. Frames are copied on send (into the frame pool:
+ * a received frame is a view, so address its `.buffer` through byteOffset and byteLength, and
+ * copy what you keep: a kept view pins its whole slab).
  */
 export interface HubOptions {
   /** Largest datagram. Default 16 KiB, the WebRTC data-channel limit, so fragmentation is exercised. */
@@ -189,7 +190,7 @@ class MemoryHub implements Hub {
       this.stats.droppedLoss++;
       return;
     }
-    this.enqueue({ type: 'frame', from: from.address, to, bytes: copyBytes(bytes) });
+    this.enqueue({ type: 'frame', from: from.address, to, bytes: copyFrameBytes(bytes) });
   }
 
   peersOf(endpoint: Endpoint): PeerAddress[] {
@@ -250,7 +251,7 @@ class MemoryHub implements Hub {
       let first = true;
       for (const handler of target.messageHandlers) {
         // Each handler owns its bytes.
-        const bytes = first ? event.bytes : copyBytes(event.bytes);
+        const bytes = first ? event.bytes : copyFrameBytes(event.bytes);
         try {
           handler(event.from, bytes);
         } catch (error) {
