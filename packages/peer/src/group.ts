@@ -692,7 +692,7 @@ export class GroupRuntime implements Group {
         this.monitor.enqueue(() => this.emit('block'));
         return;
       case 'sent': {
-        incarnation.pendingSends.take(upcall.localId)?.resolve({ id: upcall.id });
+        incarnation.pendingSends.resolve(upcall.localId, new SentMessage(upcall));
         return;
       }
       case 'minority':
@@ -840,7 +840,7 @@ export class GroupRuntime implements Group {
   }
 
   private failIncarnation(incarnation: Incarnation, error: SynodError): void {
-    for (const pending of incarnation.pendingSends.takeAll()) pending.reject(error);
+    incarnation.pendingSends.rejectAll(error);
     incarnation.gatherer.failAll(error);
   }
 
@@ -878,7 +878,7 @@ export class GroupRuntime implements Group {
     const incarnation = this.current;
     const localId = incarnation.member.send(order, encodeMessage(kind, requestNo, body), this.host.clock.now());
     this.scheduleDrain();
-    const sent = new Promise<Sent>((resolve, reject) => incarnation.pendingSends.add(localId, { resolve, reject }));
+    const sent = incarnation.pendingSends.add(localId);
     if (requestNo === undefined || wanted === undefined) return sent;
 
     const replies = new Promise<Reply[]>((resolve, reject) => incarnation.gatherer.open(requestNo, wanted, resolve, reject, until));
@@ -918,6 +918,30 @@ export class GroupRuntime implements Group {
 }
 
 /** One delivery as the app sees it; its reply state lives here, not in closures made per message. */
+/**
+ * What a send resolves to. Its id is made when first read (core upcalls.ts): most senders never
+ * read it, and it was a string per message. Shown and serialised as `{ id }`.
+ */
+class SentMessage implements Sent {
+  readonly #upcall: { readonly id: string };
+
+  constructor(upcall: { readonly id: string }) {
+    this.#upcall = upcall;
+  }
+
+  get id(): string {
+    return this.#upcall.id;
+  }
+
+  toJSON(): { id: string } {
+    return { id: this.id };
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): { id: string } {
+    return { id: this.id };
+  }
+}
+
 class Delivery implements Message, MonitorJob {
   readonly sender: MemberId;
   readonly data: unknown;

@@ -1,48 +1,63 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { PendingSends, type PendingSend } from './pending-sends.js';
+import { PendingSends } from './pending-sends.js';
 
-const entry = (id: number): PendingSend<number> => ({ resolve: () => id, reject: () => id });
+/** Each promise's outcome once settled: 'ok:<value>' or 'err:<message>'. */
+function watch(promise: Promise<number>, outcomes: Map<number, string>, id: number): void {
+  promise.then(
+    (value) => void outcomes.set(id, `ok:${value}`),
+    (error: Error) => void outcomes.set(id, `err:${error.message}`),
+  );
+}
+const settle = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-test('pending sends: taken in order, out of order, and all at once', () => {
+test('pending sends: resolved in order, out of order, and the rest rejected at once', async () => {
   const table = new PendingSends<number>();
-  const entries = Array.from({ length: 300 }, (_, i) => entry(i + 1));
-  entries.forEach((e, i) => table.add(i + 1, e));
+  const outcomes = new Map<number, string>();
+  for (let id = 1; id <= 300; id++) watch(table.add(id), outcomes, id);
   assert.equal(table.size, 300);
-  assert.equal(table.take(1), entries[0]);
-  assert.equal(table.take(1), undefined, 'a settled id is gone');
-  assert.equal(table.take(150), entries[149]);
-  assert.equal(table.take(999), undefined, 'an id never added');
-  assert.equal(table.take(0), undefined);
+  assert.equal(table.resolve(1, 10), true);
+  assert.equal(table.resolve(1, 11), false, 'a settled id is gone');
+  assert.equal(table.resolve(150, 1500), true);
+  assert.equal(table.resolve(999, 0), false, 'an id never added');
+  assert.equal(table.resolve(0, 0), false);
   assert.equal(table.size, 298);
-  const rest = table.takeAll();
-  assert.deepEqual(rest, entries.filter((_, i) => i !== 0 && i !== 149));
+  table.rejectAll(new Error('gone'));
   assert.equal(table.size, 0);
-  table.add(301, entries[0]!);
-  assert.equal(table.take(301), entries[0]);
+  watch(table.add(301), outcomes, 301);
+  assert.equal(table.resolve(301, 3010), true);
+  await settle();
+  assert.equal(outcomes.get(1), 'ok:10');
+  assert.equal(outcomes.get(150), 'ok:1500');
+  assert.equal(outcomes.get(2), 'err:gone');
+  assert.equal(outcomes.get(300), 'err:gone');
+  assert.equal(outcomes.get(301), 'ok:3010');
+  assert.equal(outcomes.size, 301);
 });
 
-test('pending sends: any interleaving of adds and takes matches a Map', () => {
-  fc.assert(
-    fc.property(fc.array(fc.tuple(fc.boolean(), fc.nat(40)), { maxLength: 400 }), (ops) => {
+test('pending sends: any interleaving of adds and resolves matches a Map', async () => {
+  await fc.assert(
+    fc.asyncProperty(fc.array(fc.tuple(fc.boolean(), fc.nat(40)), { maxLength: 400 }), async (ops) => {
       const table = new PendingSends<number>();
-      const model = new Map<number, PendingSend<number>>();
+      const model = new Set<number>();
+      const outcomes = new Map<number, string>();
       let next = 1;
       for (const [add, pick] of ops) {
         if (add) {
-          const e = entry(next);
-          table.add(next, e);
-          model.set(next++, e);
+          watch(table.add(next), outcomes, next);
+          model.add(next++);
         } else {
-          // Mostly near the oldest ids, sometimes past the end.
+          // Mostly near the newest ids, sometimes below the oldest.
           const id = Math.max(1, next - 1 - pick);
-          assert.equal(table.take(id), model.get(id));
-          model.delete(id);
+          assert.equal(table.resolve(id, id), model.delete(id));
         }
         assert.equal(table.size, model.size);
       }
-      assert.deepEqual(table.takeAll(), [...model.values()]);
+      table.rejectAll(new Error('end'));
+      await settle();
+      for (let id = 1; id < next; id++) assert.equal(outcomes.get(id), model.has(id) ? 'err:end' : `ok:${id}`);
     }),
+    { numRuns: 50 },
   );
 });

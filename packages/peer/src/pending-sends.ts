@@ -1,15 +1,23 @@
 /**
- * The sends of one incarnation not yet reported 'sent', by the core's local id. Local ids count up
- * from 1 and are reported almost always in order, so they live in a ring from the oldest unsettled
- * id on: no hash insert and delete per message, and no table for the collector to copy.
+ * The sends of one incarnation not yet reported 'sent', by the core's local id: each one's promise
+ * and its resolving functions. Local ids count up from 1 and are reported almost always in order,
+ * so they live in rings from the oldest unsettled id on: no hash insert and delete, no closure and
+ * no record per message, and no table for the collector to copy.
  */
-export interface PendingSend<T> {
-  readonly resolve: (value: T) => void;
-  readonly reject: (error: unknown) => void;
+type Resolve<T> = (value: T) => void;
+type Reject = (error: unknown) => void;
+
+// A promise's resolving functions, taken out by one executor shared by every send.
+let capturedResolve: Resolve<never> | undefined;
+let capturedReject: Reject | undefined;
+function capture(resolve: Resolve<never>, reject: Reject): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
 }
 
 export class PendingSends<T> {
-  private slots: (PendingSend<T> | undefined)[] = new Array<PendingSend<T> | undefined>(64).fill(undefined);
+  private resolves: (Resolve<T> | undefined)[] = new Array<Resolve<T> | undefined>(64).fill(undefined);
+  private rejects: (Reject | undefined)[] = new Array<Reject | undefined>(64).fill(undefined);
   /** The oldest local id that may be held; every id below it is settled. */
   private floor = 1;
   /** One past the highest id held. */
@@ -20,49 +28,63 @@ export class PendingSends<T> {
     return this.count;
   }
 
-  /** `localId` is above every id added before (the core hands them out in increasing order). */
-  add(localId: number, pending: PendingSend<T>): void {
+  /** The promise of the send `localId`, above every id added before (the core counts them up). */
+  add(localId: number): Promise<T> {
+    const promise = new Promise<T>(capture);
     if (this.count === 0) {
       this.floor = localId;
       this.end = localId;
     }
-    if (localId - this.floor >= this.slots.length) this.grow(localId - this.floor + 1);
-    this.slots[localId & (this.slots.length - 1)] = pending;
+    if (localId - this.floor >= this.resolves.length) this.grow(localId - this.floor + 1);
+    const slot = localId & (this.resolves.length - 1);
+    this.resolves[slot] = capturedResolve as Resolve<T>;
+    this.rejects[slot] = capturedReject;
+    capturedResolve = capturedReject = undefined;
     this.end = localId + 1;
     this.count++;
+    return promise;
   }
 
-  /** Removes and returns the send of `localId`, if held. */
-  take(localId: number): PendingSend<T> | undefined {
-    if (localId < this.floor || localId >= this.end) return undefined;
-    const slot = localId & (this.slots.length - 1);
-    const pending = this.slots[slot];
-    if (pending === undefined) return undefined;
-    this.slots[slot] = undefined;
+  /** Fulfils the send of `localId`, if held (and forgets it); false if it is not. */
+  resolve(localId: number, value: T): boolean {
+    if (localId < this.floor || localId >= this.end) return false;
+    const slot = localId & (this.resolves.length - 1);
+    const resolve = this.resolves[slot];
+    if (resolve === undefined) return false;
+    this.resolves[slot] = undefined;
+    this.rejects[slot] = undefined;
     this.count--;
-    while (this.floor < this.end && this.slots[this.floor & (this.slots.length - 1)] === undefined) this.floor++;
-    return pending;
+    while (this.floor < this.end && this.resolves[this.floor & (this.resolves.length - 1)] === undefined) this.floor++;
+    resolve(value);
+    return true;
   }
 
-  /** Removes and returns every send held, oldest first. */
-  takeAll(): PendingSend<T>[] {
-    const out: PendingSend<T>[] = [];
+  /** Rejects every send held, oldest first, and forgets them. */
+  rejectAll(error: unknown): void {
+    const rejects: Reject[] = [];
     for (let id = this.floor; id < this.end; id++) {
-      const slot = id & (this.slots.length - 1);
-      const pending = this.slots[slot];
-      if (pending !== undefined) out.push(pending);
-      this.slots[slot] = undefined;
+      const slot = id & (this.resolves.length - 1);
+      const reject = this.rejects[slot];
+      if (reject !== undefined) rejects.push(reject);
+      this.resolves[slot] = undefined;
+      this.rejects[slot] = undefined;
     }
     this.floor = this.end;
     this.count = 0;
-    return out;
+    for (const reject of rejects) reject(error);
   }
 
   private grow(span: number): void {
-    let capacity = this.slots.length * 2;
+    let capacity = this.resolves.length * 2;
     while (capacity < span) capacity *= 2;
-    const slots = new Array<PendingSend<T> | undefined>(capacity).fill(undefined);
-    for (let id = this.floor; id < this.end; id++) slots[id & (capacity - 1)] = this.slots[id & (this.slots.length - 1)];
-    this.slots = slots;
+    const resolves = new Array<Resolve<T> | undefined>(capacity).fill(undefined);
+    const rejects = new Array<Reject | undefined>(capacity).fill(undefined);
+    for (let id = this.floor; id < this.end; id++) {
+      const from = id & (this.resolves.length - 1);
+      resolves[id & (capacity - 1)] = this.resolves[from];
+      rejects[id & (capacity - 1)] = this.rejects[from];
+    }
+    this.resolves = resolves;
+    this.rejects = rejects;
   }
 }

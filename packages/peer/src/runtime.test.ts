@@ -235,7 +235,9 @@ describe('runtime against a fake core', () => {
     assert.deepEqual(first.calls.slice(-2), ['send total', 'send fifo']);
     first.upcalls.push({ type: 'sent', localId: 1, id: 'me/1:1:1' }, { type: 'excluded', reason: 'partition' });
     await poke(hub);
-    assert.deepEqual(await sent, { id: 'me/1:1:1' });
+    const result = await sent;
+    assert.equal(result.id, 'me/1:1:1');
+    assert.deepEqual(JSON.parse(JSON.stringify(result)), { id: 'me/1:1:1' }, 'serialised as { id }');
     await lost;
     await flush();
     const second = members[1]!;
