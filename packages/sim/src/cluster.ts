@@ -117,11 +117,20 @@ export class Cluster {
   private readonly appPrng: Prng;
   /** Bursts draw from their own stream, so seeds without bursts replay as before they existed. */
   private readonly burstPrng: Prng;
+  /**
+   * Room the members leave before each frame (MemberConfig.frameHeadroomBytes), drawn per seed
+   * from its own stream: in half the seeds, 1–40 bytes, which the runner fills with junk before
+   * every send that has it, as a runtime writes its envelope there. A frame sharing bytes with that
+   * room would be corrupted in the senders' and receivers' stores (the network passes references).
+   */
+  private readonly headroomBytes: number;
 
   constructor(readonly options: ClusterOptions) {
     this.prng = new Prng(options.seed);
     this.appPrng = this.prng.derive('app');
     this.burstPrng = this.prng.derive('burst');
+    const headroom = this.prng.derive('headroom');
+    this.headroomBytes = headroom.chance(0.5) ? headroom.int(1, 40) : 0;
     this.network = new Network(this.queue, this.prng.derive('network'), options.network, {
       deliver: (to, from, bytes) => this.input(to, 'receive', (m, now) => m.receive(from, bytes, now)),
       linkDown: (observer, peer) => this.input(observer, 'linkDown', (m, now) => m.linkDown(peer, now)),
@@ -169,7 +178,13 @@ export class Cluster {
     this.histories.push(app.history);
     let member: MemberLike;
     try {
-      member = this.options.createMember({ ...this.options.timing, self: id, group: this.options.group, random: () => random.next() });
+      member = this.options.createMember({
+        ...this.options.timing,
+        self: id,
+        group: this.options.group,
+        random: () => random.next(),
+        ...(this.headroomBytes > 0 ? { frameHeadroomBytes: this.headroomBytes } : {}),
+      });
     } catch (error) {
       app.history.fate = 'failed';
       this.violation('member-threw', `new Member(${id}) threw: ${describe(error)}`);
@@ -257,7 +272,15 @@ export class Cluster {
         this.memberFailed(inc, 'takeOutput', error);
         return;
       }
-      for (const send of output.sends) this.network.send(inc.id, send.to, send.bytes);
+      for (const send of output.sends) {
+        const room = send.headroomBytes ?? 0;
+        if (room > send.bytes.byteOffset) {
+          this.violation('headroom', `${inc.id} claimed ${room} bytes of room before a frame at offset ${send.bytes.byteOffset}`);
+        } else if (room > 0) {
+          new Uint8Array(send.bytes.buffer, send.bytes.byteOffset - room, room).fill(0xa5);
+        }
+        this.network.send(inc.id, send.to, send.bytes);
+      }
       if (output.wakeAtMs !== undefined) wakeAtMs = Math.min(wakeAtMs ?? Infinity, output.wakeAtMs);
       if (output.sends.length === 0 && output.upcalls.length === 0) break;
       for (const upcall of output.upcalls) {
