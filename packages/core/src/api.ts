@@ -23,9 +23,9 @@ export interface Send {
   readonly bytes: Uint8Array;
   /**
    * Bytes right before `bytes` in its buffer that are free for the runtime to write its envelope
-   * into, so that it need not copy the frame (MemberConfig.frameHeadroomBytes); 0 or absent: none.
-   * Each send of one frame writes the same envelope there, so a transport still holding an earlier
-   * send of it sees no change.
+   * into, so that it need not copy the frame (MemberConfig.frameHeadroomBytes); 0 or absent: none
+   * (retransmissions and relayed frames carry none). A runtime writes the same envelope before a
+   * given frame each time, so a transport still holding an earlier send of it sees no change.
    */
   readonly headroomBytes?: number;
 }
@@ -47,8 +47,12 @@ export type Upcall =
       readonly viewId: number;
       readonly sender: MemberId;
       readonly order: Order;
-      /** Unique across the group: `${sender}:${viewId}:${seqno}`. */
+      /** Unique across the group: `${sender}:${viewId}:${seqno}`, and `.${part}` in a pack (messageId()). */
       readonly id: string;
+      /** The seqno of its (last) unit in its sender's stream of this view. */
+      readonly seqno: number;
+      /** Its place in a packed unit; -1 for a unit of one message. */
+      readonly part: number;
       /**
        * Not a copy: the member may keep these bytes (as part of a frame it retransmits until the
        * message is stable), and of its own messages they are what was passed to send(). Read them,

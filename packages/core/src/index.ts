@@ -11,6 +11,7 @@ export type {
 export { SynodError, InvariantViolation, type SynodErrorCode } from './errors.js';
 export { Member } from './member.js';
 export { traceRecord, type TraceRecord } from './trace.js';
+export { messageId } from './upcalls.js';
 export { declineDiscover, peekGroup } from './wire.js';
 export { allocBytes, allocFrameBytes, copyBytes, copyFrameBytes, decodeUtf8 } from './codec.js';
 export {

@@ -514,7 +514,8 @@ export class Member {
     }
     if (frame.viewId !== viewId) {
       if (frame.viewId > viewId) {
-        if (frame.viewId === viewId + 1 && this.futureFrames.length < MAX_FUTURE_FRAMES) this.futureFrames.push({ from, bytes });
+        // Own bytes, not a view pinning a pooled slab of frames (see install()).
+        if (frame.viewId === viewId + 1 && this.futureFrames.length < MAX_FUTURE_FRAMES) this.futureFrames.push({ from, bytes: bytes.slice() });
         else this.stats.droppedStale++;
         this.rateLimited(from, () => this.sendFrame([from], { kind: 'viewRequest', viewId }));
       } else {
@@ -1266,7 +1267,8 @@ export class Member {
     const waiting = previous ? view.members.filter((member) => member !== this.self && previous.view.members.includes(member)) : [];
     this.previous = previous && waiting.length > 0 ? { epoch: previous, waiting: new Set(waiting) } : undefined;
     this.epoch = new Epoch(this.group, view, selfIndex, maxAheadUnits, this.headroomBytes);
-    this.viewFrame = viewFrame;
+    // Kept for the whole view: bytes of its own, not a view pinning a pooled slab of frames.
+    this.viewFrame = viewFrame.slice();
     this.carried = view.members.filter((member) => !joined.includes(member));
     this.phase = 'member';
     this.promised = undefined;

@@ -18,9 +18,10 @@ abstract class MessageUpcall {
   constructor(
     readonly sender: MemberId,
     readonly viewId: number,
-    private readonly seqno: number,
+    /** The seqno of its (last) unit in its sender's stream of the view. */
+    readonly seqno: number,
     /** Its place in a packed unit; -1 for a unit of one message. */
-    private readonly part: number,
+    readonly part: number,
   ) {}
 
   get id(): string {

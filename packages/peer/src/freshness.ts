@@ -114,7 +114,9 @@ export class LivenessGate {
       this.unproven.set(sender, entry);
       this.host.sendControl(sender, encodeControl(ControlKind.Challenge, nonces.at(-1)!, sender));
     }
-    entry.held.push(payload);
+    // Held for up to a challenge's round trip and more: its own bytes, not a view pinning a pooled
+    // slab of the transport's frames.
+    entry.held.push(payload.slice());
     if (entry.held.length > MAX_HELD_FRAMES) {
       entry.held.shift();
       this.host.dropped(1);

@@ -1,5 +1,6 @@
 import {
   SynodError,
+  messageId,
   traceRecord,
   type MemberConfig,
   type MemberId,
@@ -594,10 +595,17 @@ export class GroupRuntime implements Group {
       this.emitError(error);
       return;
     }
-    for (const send of output.sends) {
-      this.host.transmit(send.to, encodeFrame(incarnation.header, send.bytes, this.authenticator, send.headroomBytes));
+    try {
+      for (const send of output.sends) {
+        this.host.transmit(send.to, encodeFrame(incarnation.header, send.bytes, this.authenticator, send.headroomBytes));
+      }
+      for (const upcall of output.upcalls) this.upcall(incarnation, upcall);
+    } catch (error) {
+      // A bug in Synod: surfaced as an 'error' event or an uncaught error (drain runs as a promise
+      // reaction, where a throw would only be an unhandled rejection).
+      this.emitError(error);
+      return;
     }
-    for (const upcall of output.upcalls) this.upcall(incarnation, upcall);
     if (!this.accepting) return; // an upcall ended the group
     if (this.current !== incarnation) this.scheduleDrain();
     else this.schedule(output.wakeAtMs);
@@ -692,7 +700,7 @@ export class GroupRuntime implements Group {
         this.monitor.enqueue(() => this.emit('block'));
         return;
       case 'sent': {
-        incarnation.pendingSends.resolve(upcall.localId, new SentMessage(upcall));
+        incarnation.pendingSends.resolve(upcall.localId, { id: upcall.id });
         return;
       }
       case 'minority':
@@ -918,30 +926,6 @@ export class GroupRuntime implements Group {
 }
 
 /** One delivery as the app sees it; its reply state lives here, not in closures made per message. */
-/**
- * What a send resolves to. Its id is made when first read (core upcalls.ts): most senders never
- * read it, and it was a string per message. Shown and serialised as `{ id }`.
- */
-class SentMessage implements Sent {
-  readonly #upcall: { readonly id: string };
-
-  constructor(upcall: { readonly id: string }) {
-    this.#upcall = upcall;
-  }
-
-  get id(): string {
-    return this.#upcall.id;
-  }
-
-  toJSON(): { id: string } {
-    return { id: this.id };
-  }
-
-  [Symbol.for('nodejs.util.inspect.custom')](): { id: string } {
-    return { id: this.id };
-  }
-}
-
 class Delivery implements Message, MonitorJob {
   readonly sender: MemberId;
   readonly data: unknown;
@@ -950,8 +934,13 @@ class Delivery implements Message, MonitorJob {
   readonly viewId: number;
   readonly wantsReply: boolean;
   private replied = false;
-  /** Its id is made when read (core upcalls.ts). */
-  private readonly upcall: Extract<Upcall, { type: 'deliver' }>;
+  /**
+   * Its id is made when read, from these (core upcalls.ts). Not the upcall itself: its payload is
+   * a view into a received frame, whose pooled slab a kept message would pin.
+   */
+  private readonly seqno: number;
+  private readonly part: number;
+  private madeId: string | undefined;
   private monitor: Monitor | undefined;
   private token = 0;
 
@@ -968,12 +957,13 @@ class Delivery implements Message, MonitorJob {
     this.bytes = body.bytes;
     this.order = upcall.order;
     this.viewId = upcall.viewId;
-    this.upcall = upcall;
+    this.seqno = upcall.seqno;
+    this.part = upcall.part;
     this.wantsReply = requestNo !== undefined;
   }
 
   get id(): string {
-    return this.upcall.id;
+    return (this.madeId ??= messageId(this.sender, this.viewId, this.seqno, this.part));
   }
 
   run(monitor: Monitor, token: number): void | Promise<void> {

@@ -14,6 +14,9 @@ export interface MonitorJob {
   run(monitor: Monitor, token: number): void | PromiseLike<unknown>;
 }
 
+/** Past this size, an emptied ring starts over small. */
+const MAX_IDLE_SLOTS = 1024;
+
 export class Monitor {
   /**
    * Tasks waiting, in a ring from `head` (`count` of them): shift() is O(n) on long arrays, and an
@@ -53,7 +56,14 @@ export class Monitor {
   private readonly runTask = (): void => void this.run();
 
   private next(): MonitorTask | undefined {
-    if (this.count === 0) return undefined;
+    if (this.count === 0) {
+      // A burst's ring is not kept for the life of the group.
+      if (this.ring.length > MAX_IDLE_SLOTS) {
+        this.ring = new Array<MonitorTask | undefined>(64).fill(undefined);
+        this.head = 0;
+      }
+      return undefined;
+    }
     const task = this.ring[this.head];
     this.ring[this.head] = undefined;
     this.head = (this.head + 1) & (this.ring.length - 1);

@@ -61,3 +61,17 @@ test('pending sends: any interleaving of adds and resolves matches a Map', async
     { numRuns: 50 },
   );
 });
+
+test('pending sends: an id that does not increase is a bug, and an emptied ring starts over small', async () => {
+  const table = new PendingSends<number>();
+  const outcomes = new Map<number, string>();
+  for (let id = 1; id <= 5000; id++) watch(table.add(id), outcomes, id);
+  assert.throws(() => table.add(5000), /must increase/);
+  assert.throws(() => table.add(3), /must increase/);
+  for (let id = 1; id <= 5000; id++) table.resolve(id, id);
+  watch(table.add(5001), outcomes, 5001);
+  assert.ok((table as unknown as { resolves: unknown[] }).resolves.length <= 64, 'the burst ring was dropped');
+  table.resolve(5001, 1);
+  await settle();
+  assert.equal(outcomes.size, 5001);
+});

@@ -4,6 +4,8 @@
  * so they live in rings from the oldest unsettled id on: no hash insert and delete, no closure and
  * no record per message, and no table for the collector to copy.
  */
+import { InvariantViolation } from '@synod/core';
+
 type Resolve<T> = (value: T) => void;
 type Reject = (error: unknown) => void;
 
@@ -14,6 +16,9 @@ function capture(resolve: Resolve<never>, reject: Reject): void {
   capturedResolve = resolve;
   capturedReject = reject;
 }
+
+/** Past this size, an emptied ring starts over small. */
+const MAX_IDLE_SLOTS = 1024;
 
 export class PendingSends<T> {
   private resolves: (Resolve<T> | undefined)[] = new Array<Resolve<T> | undefined>(64).fill(undefined);
@@ -30,10 +35,13 @@ export class PendingSends<T> {
 
   /** The promise of the send `localId`, above every id added before (the core counts them up). */
   add(localId: number): Promise<T> {
+    if (localId < this.end) throw new InvariantViolation(`local id ${localId} after ${this.end - 1}: ids must increase`);
     const promise = new Promise<T>(capture);
     if (this.count === 0) {
       this.floor = localId;
       this.end = localId;
+      // A burst's ring is not kept for the life of the group.
+      if (this.resolves.length > MAX_IDLE_SLOTS) this.reset();
     }
     if (localId - this.floor >= this.resolves.length) this.grow(localId - this.floor + 1);
     const slot = localId & (this.resolves.length - 1);
@@ -72,6 +80,11 @@ export class PendingSends<T> {
     this.floor = this.end;
     this.count = 0;
     for (const reject of rejects) reject(error);
+  }
+
+  private reset(): void {
+    this.resolves = new Array<Resolve<T> | undefined>(64).fill(undefined);
+    this.rejects = new Array<Reject | undefined>(64).fill(undefined);
   }
 
   private grow(span: number): void {

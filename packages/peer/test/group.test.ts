@@ -83,6 +83,32 @@ describe('peer over the memory transport', () => {
     }
   });
 
+  it('a kept message holds no view into the frames it came in (which would pin their pooled slab)', async () => {
+    const c = await cluster(3);
+    try {
+      await agreeOnView(c.groups, 3);
+      const kept: Message[] = [];
+      c.groups[1]!.handle('KEEP', (msg) => void kept.push(msg));
+      for (let i = 0; i < 40; i++) void c.groups[0]!.abcast('KEEP', new Uint8Array(100).fill(i));
+      await waitFor(() => kept.length === 40, 'the kept messages');
+      // Every byte array a message reaches through its fields, or theirs (but for the group it
+      // belongs to), is in a small slab or a buffer of its own, never in the 256 KiB slabs frames
+      // are carved from.
+      const check = (value: unknown, depth: number, path: string): void => {
+        if (value instanceof Uint8Array) assert.ok(value.buffer.byteLength <= 16 * 1024, `${path}: a ${value.buffer.byteLength}-byte buffer`);
+        else if (depth < 2 && value !== null && typeof value === 'object') {
+          for (const [key, field] of Object.entries(value)) if (key !== 'runtime' && key !== 'incarnation' && key !== 'monitor') check(field, depth + 1, `${path}.${key}`);
+        }
+      };
+      for (const msg of kept) {
+        check(msg, 0, 'message');
+        assert.equal((msg.data as Uint8Array)[0], kept.indexOf(msg));
+      }
+    } finally {
+      await c.close();
+    }
+  });
+
   it('a 1 MB message crosses a lossy hub in fragments, intact, to every member', async () => {
     const c = await cluster(3);
     try {

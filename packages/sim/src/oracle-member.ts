@@ -149,7 +149,7 @@ export class Oracle {
     for (const memberId of view.members) {
       const member = this.members.get(memberId) as OracleMember;
       const drop = this.options.dropEvery !== undefined && member !== from && ++this.deliveries % this.options.dropEvery === 0;
-      if (!drop) member.out.push({ type: 'deliver', viewId: view.viewId, sender: from.self, order, id, payload });
+      if (!drop) member.out.push({ type: 'deliver', viewId: view.viewId, sender: from.self, order, id, seqno, part: -1, payload });
     }
   }
 }
