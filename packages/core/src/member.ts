@@ -136,6 +136,13 @@ export class Member {
   private stateHoldersGoneSinceMs: number | undefined;
   /** No new round before this: the last one found nobody left to hold the state. */
   private roundBackoffUntilMs = 0;
+  /**
+   * Members of the view whose digests say they are frozen (they promised a flush), since when; and
+   * when this member froze. A freeze that outlives every round (its proposer gave up, as one cut
+   * off alone does) is ended by the coordinator with a round of its own (staleFreeze()).
+   */
+  private readonly frozenSinceMs = new Map<MemberId, number>();
+  private frozenAtMs = 0;
   private sendsQueued = false;
   private congested = false;
   /** New data sent since the output was last taken; the burst is full when it reached maxBurstBytes. */
@@ -542,6 +549,11 @@ export class Member {
         if (frame.received.length !== epoch.view.members.length) {
           this.stats.droppedMalformed++;
           return;
+        }
+        if (frame.frozen) {
+          if (!this.frozenSinceMs.has(from)) this.frozenSinceMs.set(from, this.nowMs);
+        } else {
+          this.frozenSinceMs.delete(from);
         }
         return epoch.onDigest(fromIndex, frame.received, frame.frozen);
       case 'nak':
@@ -1013,11 +1025,12 @@ export class Member {
     const epoch = this.epoch!;
     // Asked after every input: the common case (nothing to change) allocates and scans nothing.
     if (this.round || this.phase !== 'member' || this.nowMs < this.roundBackoffUntilMs) return;
-    if (this.fd.suspects.size === 0 && this.pendingJoins.size === 0 && this.pendingLeaves.size === 0) return;
+    const mayBeStale = this.frozen || this.frozenSinceMs.size > 0;
+    if (this.fd.suspects.size === 0 && this.pendingJoins.size === 0 && this.pendingLeaves.size === 0 && !mayBeStale) return;
     if (this.actingCoordinator() !== this.self) return;
     const members = epoch.view.members;
     const suspectsInView = members.some((member) => this.fd.suspects.has(member));
-    if (!suspectsInView && this.pendingJoins.size === 0 && this.pendingLeaves.size === 0) return;
+    if (!suspectsInView && this.pendingJoins.size === 0 && this.pendingLeaves.size === 0 && !(mayBeStale && this.staleFreeze())) return;
     const alive = this.aliveMembers();
     if (!isQuorum(alive, members, this.carried)) return;
     const ballot: Ballot = { attempt: this.maxAttemptSeen + 1, coordinator: epoch.selfIndex };
@@ -1032,6 +1045,22 @@ export class Member {
       deadlineMs: this.nowMs + this.options.flushTimeoutMs,
     };
     this.sendFrame(alive, { kind: 'flushStart', viewId: epoch.view.viewId, ballot });
+  }
+
+  /**
+   * Whether this member or a live member of its view has been frozen for a flush timeout while
+   * this member, their coordinator, runs no round: the round they promised was given up (by a
+   * member that took itself for the coordinator while cut off, then rejoined the majority), and
+   * without a new view they would never send or deliver again. The coordinator's round, even one
+   * that changes nothing, ends the freeze with a new view.
+   */
+  private staleFreeze(): boolean {
+    const since = this.nowMs - this.options.flushTimeoutMs;
+    if (this.frozen && this.frozenAtMs <= since) return true;
+    for (const [member, frozenMs] of this.frozenSinceMs) {
+      if (frozenMs <= since && !this.fd.suspects.has(member) && this.epoch!.view.members.includes(member)) return true;
+    }
+    return false;
   }
 
   /** A lost flush frame costs a retransmission interval, not a whole new ballot. */
@@ -1135,6 +1164,7 @@ export class Member {
   private freeze(): void {
     if (this.frozen) return;
     this.frozen = true;
+    this.frozenAtMs = this.nowMs;
     this.emit({ type: 'block' });
   }
 
@@ -1275,6 +1305,7 @@ export class Member {
     this.accepted = undefined;
     this.round = undefined;
     this.frozen = false;
+    this.frozenSinceMs.clear();
     this.maxAttemptSeen = 0;
     this.fd.reset(view.members, this.self, this.nowMs);
     this.heartbeatAtMs = this.nowMs;

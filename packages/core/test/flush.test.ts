@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { Harness } from './harness.js';
+import { Harness, formThree } from './harness.js';
 
 const text = new TextEncoder();
 const KIND = { flushAccept: 10, view: 12 } as const;
@@ -87,4 +87,30 @@ test('leave: the leaver gets left, the others a view without it, with no loss', 
   h.do('b', (m) => m.send('total', text.encode('after'), h.nowMs));
   h.run(4000);
   assert.equal(h.deliveries('c').at(-1)?.sender, 'b');
+});
+
+test('flush: a freeze left by a round its proposer gave up (cut off, then back in the majority) is ended by the coordinator', () => {
+  const h = formThree({ suspectAfterMs: 150 });
+  const cut = new Set<string>();
+  h.drop = (from, to) => cut.has(`${from}>${to}`);
+  // b stops hearing a: it takes itself for the coordinator and starts a round (its flushStart to c
+  // is lost too), promising its own ballot.
+  cut.add('a>b').add('b>c');
+  h.run(1400);
+  // Then b hears nobody: alone, it is in the minority and gives its round up, still frozen.
+  cut.add('c>b');
+  h.run(1800);
+  cut.clear();
+  // Healed: b hears a and c again and is back in the majority. a, the coordinator, suspects
+  // nobody and has no reason of its own for a flush (before the fix b stayed frozen for good).
+  h.run(1900);
+  const b = h.members.get('b') as unknown as { frozen: boolean; phase: string };
+  assert.deepEqual([b.phase, b.frozen], ['member', true], 'the scenario leaves b frozen in the majority');
+  h.run(4000);
+  assert.equal(b.frozen, false, 'the coordinator ended the freeze');
+  assert.deepEqual(h.views('a').at(-1)?.[1], 3, 'with a view of the same three');
+  assert.deepEqual(h.views('b').at(-1), h.views('a').at(-1));
+  h.do('b', (m) => m.send('fifo', Uint8Array.of(42), h.nowMs));
+  h.run(4500);
+  for (const id of ['a', 'b', 'c']) assert.ok(h.deliveries(id).some((d) => d.sender === 'b' && d.payload[0] === 42), `${id} got b's message`);
 });

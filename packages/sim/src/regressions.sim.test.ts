@@ -57,6 +57,7 @@ const REGRESSIONS: readonly Regression[] = [
   { seed: 1001811, members: 5, note: 'after loss bursts a joiner in an accepted flush fetched its cut one hole per stream per retransmission round, longer than its patience; the joiners gave up and the old members had no quorum (every hole is NAKed now)' },
   { seed: 1003285, members: 5, note: 'the same slow fetch of scattered holes, failing before the NAK rule of a3b6f42 too' },
   { seed: 1004087, members: 5, note: "a sequencer cut off alone asked to leave and was excluded: its 'left' now says cutOff, and the total-order checker no longer holds its last view's (non-uniform) total order to the survivors'" },
+  { seed: 6002900, members: 5, note: 'a member that took itself for the coordinator started a round, promised it, was cut off alone and gave it up, then rejoined the majority still frozen: the coordinator now ends a freeze that outlives every round with a round of its own' },
 ];
 
 describe('simulation regressions', () => {
