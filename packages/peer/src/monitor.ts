@@ -20,8 +20,8 @@ const MAX_IDLE_SLOTS = 1024;
 export class Monitor {
   /**
    * Tasks waiting, in a ring from `head` (`count` of them): shift() is O(n) on long arrays, and an
-   * array rebuilt for each burst of deliveries was a tenth of the data path's garbage. It grows by
-   * doubling and keeps its size.
+   * array regrown for each burst of deliveries was about a twentieth of the data path's garbage. It
+   * grows by doubling and keeps its size while in use (emptied, a large one starts over small).
    */
   private ring: (MonitorTask | undefined)[] = new Array<MonitorTask | undefined>(64).fill(undefined);
   private head = 0;
