@@ -1048,19 +1048,25 @@ export class Member {
   }
 
   /**
-   * Whether this member or a live member of its view has been frozen for a flush timeout while
+   * Whether this member or a live member of its view has been frozen for staleFreezeMs() while
    * this member, their coordinator, runs no round: the round they promised was given up (by a
    * member that took itself for the coordinator while cut off, then rejoined the majority), and
    * without a new view they would never send or deliver again. The coordinator's round, even one
    * that changes nothing, ends the freeze with a new view.
    */
   private staleFreeze(): boolean {
-    const since = this.nowMs - this.options.flushTimeoutMs;
+    // Longer than any round runs (a round of another coordinator, one that suspects this member,
+    // is not to be disturbed): a stale freeze lasts for ever, so waiting costs little.
+    const since = this.nowMs - this.staleFreezeMs();
     if (this.frozen && this.frozenAtMs <= since) return true;
     for (const [member, frozenMs] of this.frozenSinceMs) {
       if (frozenMs <= since && !this.fd.suspects.has(member) && this.epoch!.view.members.includes(member)) return true;
     }
     return false;
+  }
+
+  private staleFreezeMs(): number {
+    return 2 * (this.options.suspectAfterMs + this.options.flushTimeoutMs);
   }
 
   /** A lost flush frame costs a retransmission interval, not a whole new ballot. */
