@@ -49,7 +49,7 @@ export type Upcall =
       readonly order: Order;
       /** Unique across the group: `${sender}:${viewId}:${seqno}`, and `.${part}` in a pack (messageId()). */
       readonly id: string;
-      /** The seqno of its (last) unit in its sender's stream of this view. */
+      /** The seqno of its first unit in its sender's stream of this view (a pack is one unit). */
       readonly seqno: number;
       /** Its place in a packed unit; -1 for a unit of one message. */
       readonly part: number;

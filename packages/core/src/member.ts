@@ -1060,7 +1060,8 @@ export class Member {
     const since = this.nowMs - this.staleFreezeMs();
     if (this.frozen && this.frozenAtMs <= since) return true;
     for (const [member, frozenMs] of this.frozenSinceMs) {
-      if (frozenMs <= since && !this.fd.suspects.has(member) && this.epoch!.view.members.includes(member)) return true;
+      // Only members of the view send it digests, and a new view clears the map.
+      if (frozenMs <= since && !this.fd.suspects.has(member)) return true;
     }
     return false;
   }

@@ -60,11 +60,3 @@ export function forEachPacked(bytes: Uint8Array, each: (payload: Uint8Array, ind
   const count = reader.count(MAX_PACKED_MESSAGES);
   for (let i = 0; i < count; i++) each(reader.bytes(MAX_PACKED_MESSAGE_BYTES), i);
 }
-
-/** The messages of a packed unit, as views into it; undefined if it is not one (see packedCount). */
-export function unpack(bytes: Uint8Array): Uint8Array[] | undefined {
-  if (packedCount(bytes) === undefined) return undefined;
-  const payloads: Uint8Array[] = [];
-  forEachPacked(bytes, (payload) => payloads.push(payload));
-  return payloads;
-}

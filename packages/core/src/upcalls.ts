@@ -18,7 +18,7 @@ abstract class MessageUpcall {
   constructor(
     readonly sender: MemberId,
     readonly viewId: number,
-    /** The seqno of its (last) unit in its sender's stream of the view. */
+    /** The seqno of its first unit in its sender's stream of the view (a pack is one unit). */
     readonly seqno: number,
     /** Its place in a packed unit; -1 for a unit of one message. */
     readonly part: number,
