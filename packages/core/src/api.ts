@@ -2,6 +2,14 @@
  * The contract between the sans-I/O protocol core and the shells that drive it
  * (the simulator, the peer runtime). Inputs go in through Member's methods with the current
  * time; outputs are drained with Member.takeOutput().
+ *
+ * Frame bytes (frames.ts): the bytes of an output (its sends' bytes, its deliveries' payloads)
+ * are valid until the next takeOutput(), when the member may give them back to the frame pool.
+ * A runtime therefore hands each send to a transport that copies it or is done with it when
+ * send() returns, and reads or copies each payload, before it takes the next output. A frame
+ * passed to receive() that comes from the frame pool (copyFrameBytes, as the memory transport and
+ * the simulator's network make one per receiver) hands the member its reference: the runtime must
+ * not read it afterwards, nor pass the same bytes to another member.
  */
 
 /** An opaque member address. One member id = one incarnation: a restarted process uses a new id. */
@@ -88,6 +96,7 @@ export type Upcall =
       readonly cutOff: boolean;
     };
 
+/** Valid until the next takeOutput() (see the frame bytes rule above). */
 export interface Output {
   readonly sends: Send[];
   readonly upcalls: Upcall[];

@@ -1,4 +1,5 @@
 /** Bounds-checked binary reader/writer. Readers throw DecodeError on any malformed input. */
+import { allocFrameBytes, releaseFrameBytes, trimFrameBytes } from './frames.js';
 
 export class DecodeError extends Error {
   override readonly name = 'DecodeError';
@@ -57,9 +58,9 @@ function decodeFresh(bytes: Uint8Array): string {
 
 /**
  * Fresh zeroed bytes carved from shared slabs, as Node's Buffer pool does: in V8 every ArrayBuffer
- * costs a calloc, page faults and collector bookkeeping, which per frame dominated the data path.
- * The bytes are a view at an 8-byte-aligned offset; `.buffer` is the whole slab, so address them
- * through byteOffset/byteLength. A slab lives while any of its views does.
+ * costs a calloc, page faults and collector bookkeeping. The bytes are a view at an 8-byte-aligned
+ * offset; `.buffer` is the whole slab, so address them through byteOffset/byteLength. A slab lives
+ * while any of its views does. Frames have a pool of their own (frames.ts).
  */
 class SlabPool {
   private slab = new ArrayBuffer(0);
@@ -97,32 +98,15 @@ class SlabPool {
  * pins little memory besides its own.
  */
 const appPool = new SlabPool(16 * 1024, 4 * 1024);
-/**
- * Frames, which only the stack holds (the core until they are stable, a transport until it sent
- * them): slabs that hold a few MTU-sized frames, so a frame is not an ArrayBuffer of its own.
- */
-const framePool = new SlabPool(256 * 1024, 64 * 1024);
 
 /** Fresh zeroed bytes that an app may keep (pooled when small). */
 export function allocBytes(length: number): Uint8Array {
   return appPool.alloc(length);
 }
 
-/** Fresh zeroed bytes for a frame: never to be handed to an app, which could pin its slab. */
-export function allocFrameBytes(length: number): Uint8Array {
-  return framePool.alloc(length);
-}
-
 /** The Uint8Array of exactly these bytes, copied into a fresh (pooled) allocation. */
 export function copyBytes(source: Uint8Array): Uint8Array {
   const bytes = appPool.alloc(source.length);
-  bytes.set(source);
-  return bytes;
-}
-
-/** copyBytes() for a frame (a transport's copy of what it carries): see allocFrameBytes. */
-export function copyFrameBytes(source: Uint8Array): Uint8Array {
-  const bytes = framePool.alloc(source.length);
   bytes.set(source);
   return bytes;
 }
@@ -138,21 +122,20 @@ export class Writer {
   private buffer: Uint8Array;
   /** Where the next byte goes in `buffer` (the headroom comes first). */
   private length: number;
-  private readonly pool: SlabPool;
 
   /**
    * `initialBytes`: an estimate; the writer grows past it, and gives back what it did not use.
-   * `frame`: it writes a frame, whose bytes come from the frame pool (allocFrameBytes).
+   * `frame`: it writes a frame, whose bytes come from the frame pool (allocFrameBytes) and carry
+   * one reference, which the caller of finish() owns.
    * `headroomBytes`: left free before what it writes, in the same buffer, for a caller to prepend
    * its own header to the finished bytes without a copy.
    */
   constructor(
     initialBytes = 64,
-    frame = false,
+    private readonly frame = false,
     private readonly headroomBytes = 0,
   ) {
-    this.pool = frame ? framePool : appPool;
-    this.buffer = this.pool.alloc(headroomBytes + initialBytes);
+    this.buffer = frame ? allocFrameBytes(headroomBytes + initialBytes) : appPool.alloc(headroomBytes + initialBytes);
     this.length = headroomBytes;
   }
 
@@ -161,8 +144,9 @@ export class Writer {
     if (needed <= this.buffer.length) return;
     let capacity = Math.max(64, this.buffer.length * 2);
     while (capacity < needed) capacity *= 2;
-    const grown = this.pool.alloc(capacity);
+    const grown = this.frame ? allocFrameBytes(capacity) : appPool.alloc(capacity);
     grown.set(this.buffer.subarray(0, this.length));
+    if (this.frame) releaseFrameBytes(this.buffer);
     this.buffer = grown;
   }
 
@@ -218,7 +202,8 @@ export class Writer {
    * headroom (if any) right before it.
    */
   finish(): Uint8Array {
-    this.pool.trim(this.buffer, this.length);
+    if (this.frame) trimFrameBytes(this.buffer, this.length);
+    else appPool.trim(this.buffer, this.length);
     if (this.headroomBytes === 0 && this.length === this.buffer.length) return this.buffer;
     return new Uint8Array(this.buffer.buffer, this.buffer.byteOffset + this.headroomBytes, this.length - this.headroomBytes);
   }

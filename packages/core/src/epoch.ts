@@ -7,6 +7,7 @@ import type { Order, View } from './api.js';
 import { CausalOrder } from './causal.js';
 import { Reassembler } from './frag.js';
 import { Stream } from './fifo.js';
+import type { DeferredReleases } from './frames.js';
 import { DigestTable } from './stable.js';
 import { TotalOrder } from './total.js';
 import { encodeFrame, type Frame, type Unit } from './wire.js';
@@ -16,6 +17,10 @@ export interface Message {
   readonly firstSeqno: number;
   readonly lastSeqno: number;
   readonly order: Order;
+  /**
+   * A message of one unit: a view into its frame, with a reference to the frame's slab
+   * (frames.ts) that whoever delivers the message releases. A longer one: a copy of its own.
+   */
   readonly payload: Uint8Array;
   readonly vectorClock: readonly number[];
   /**
@@ -64,10 +69,12 @@ export class Epoch {
     maxAheadUnits: number,
     /** Left free before each frame this member sends (MemberConfig.frameHeadroomBytes). */
     private readonly headroomBytes = 0,
+    /** Where frames this epoch stops holding go (frames.ts); none: it takes no references. */
+    private readonly releases?: DeferredReleases,
   ) {
     const n = view.members.length;
-    this.streams = Array.from({ length: n }, () => new Stream<Unit>(maxAheadUnits));
-    this.reassemblers = Array.from({ length: n }, () => new Reassembler());
+    this.streams = Array.from({ length: n }, () => new Stream<Unit>(maxAheadUnits, releases));
+    this.reassemblers = Array.from({ length: n }, () => new Reassembler(releases));
     this.firstClocks = new Array(n).fill(undefined);
     this.digests = new DigestTable(n);
     this.safeAcks = new DigestTable(n);
@@ -95,6 +102,8 @@ export class Epoch {
       unit,
     }, this.headroomBytes);
     this.streams[this.selfIndex]!.appendOwn(seqno, frame);
+    // The stream holds a reference of its own; the encoder's goes once the frame is sent.
+    this.releases?.add(frame);
     // A pack written straight into the frame: its bytes are the frame's tail, but this member
     // delivers its own messages from their own buffers (the app must not get views into a frame
     // kept for retransmission).

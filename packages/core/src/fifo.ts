@@ -2,6 +2,7 @@
  * fifo: per-sender reliable streams within one view (JGroups NAKACK2). Seqnos start at 1 in each
  * view. Units are kept (as their encoded frames) until stable, so any holder can retransmit them.
  */
+import { retainFrameBytes, type DeferredReleases } from './frames.js';
 
 export interface StoredUnit {
   readonly frame: Uint8Array;
@@ -11,10 +12,13 @@ export interface StoredUnit {
  * Frames by seqno, all at or above a floor that only rises: a ring of slots rather than a Map,
  * which cost a hash insert and delete per unit and a large table for the GC to copy. It spans
  * from the floor to the highest seqno held: at most the unstable units and maxAheadUnits more.
+ * It holds a reference to each frame's pooled slab (frames.ts) until the floor passes it.
  */
 class FrameRing {
   private slots: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(64).fill(undefined);
   private floor = 1;
+
+  constructor(private readonly releases: DeferredReleases | undefined) {}
 
   get(seqno: number): Uint8Array | undefined {
     if (seqno < this.floor || seqno - this.floor >= this.slots.length) return undefined;
@@ -26,6 +30,7 @@ class FrameRing {
   set(seqno: number, frame: Uint8Array): void {
     if (seqno - this.floor >= this.slots.length) this.grow(seqno - this.floor + 1);
     this.slots[seqno & (this.slots.length - 1)] = frame;
+    if (this.releases) retainFrameBytes(frame);
   }
 
   /** Drops every frame below `floor`; returns how many bytes they held. */
@@ -38,6 +43,7 @@ class FrameRing {
       if (frame !== undefined) {
         freedBytes += frame.length;
         this.slots[slot] = undefined;
+        this.releases?.add(frame);
       }
     }
     this.floor = Math.max(this.floor, floor);
@@ -69,12 +75,18 @@ export class Stream<U> {
    */
   heardMax = 0;
   /** Encoded frames kept for retransmission, by seqno, until stable. */
-  private readonly store = new FrameRing();
+  private readonly store: FrameRing;
   storedBytes = 0;
   private readonly outOfOrder = new Map<number, U>();
   private stableSeqno = 0;
 
-  constructor(private readonly maxAheadUnits: number) {}
+  /** `releases`: where the frames it stops keeping go (frames.ts); none: it takes no references. */
+  constructor(
+    private readonly maxAheadUnits: number,
+    releases?: DeferredReleases,
+  ) {
+    this.store = new FrameRing(releases);
+  }
 
   /**
    * Accepts a unit: 'ready' when it is the next in sequence (it becomes `contiguous`; takeNext()

@@ -1,4 +1,5 @@
 /** frag: split messages into transport-sized chunks and reassemble them (JGroups FRAG2). */
+import { retainFrameBytes, type DeferredReleases } from './frames.js';
 
 /** How many fragments a payload of `payloadBytes` makes (an empty payload is one empty fragment). */
 export function chunkCount(payloadBytes: number, chunkBytes: number): number {
@@ -27,7 +28,10 @@ export interface Fragment {
  * (counted), never the stream.
  *
  * A message of one fragment is its chunk itself, not a copy: a view into a frame the member keeps
- * for retransmission until it is stable, so whoever takes the delivery must not modify it.
+ * for retransmission until it is stable, so whoever takes the delivery must not modify it. The
+ * chunks of a message in progress are views into frames that may become stable (and be released
+ * by the stream) before its last fragment comes: with `releases`, the reassembler holds a
+ * reference to each (frames.ts) until the message is complete or abandoned.
  */
 export class Reassembler {
   /** Chunks of the message in progress after its first (most messages have none). */
@@ -39,11 +43,19 @@ export class Reassembler {
   private inProgress = false;
   malformed = 0;
 
-  /** Returns the complete message when `fragment` is its last piece; `firstSeqno` says where it began. */
+  constructor(private readonly releases?: DeferredReleases) {}
+
+  /**
+   * Returns the complete message when `fragment` is its last piece; `firstSeqno` says where it
+   * began. With `releases`, a message of one fragment comes with a reference to its frame's slab,
+   * which the caller releases once it is done with it (a longer one is a copy of its own).
+   */
   push(seqno: number, fragment: Fragment): Uint8Array | undefined {
     if (fragment.first) {
-      if (this.inProgress) this.malformed++;
-      this.chunks.length = 0;
+      if (this.inProgress) {
+        this.malformed++;
+        this.drop();
+      }
       this.firstChunk = fragment.chunk;
       this.receivedBytes = fragment.chunk.length;
       this.expectedBytes = fragment.messageBytes;
@@ -56,13 +68,17 @@ export class Reassembler {
       this.chunks.push(fragment.chunk);
       this.receivedBytes += fragment.chunk.length;
     }
+    if (this.releases) retainFrameBytes(fragment.chunk);
     if (this.receivedBytes > this.expectedBytes) return this.abandon();
     if (!fragment.last) return undefined;
     if (this.receivedBytes !== this.expectedBytes) return this.abandon();
     this.inProgress = false;
     const first = this.firstChunk!;
-    this.firstChunk = undefined;
-    if (this.chunks.length === 0) return first;
+    if (this.chunks.length === 0) {
+      // Its reference goes with it.
+      this.firstChunk = undefined;
+      return first;
+    }
     const payload = new Uint8Array(this.receivedBytes);
     payload.set(first, 0);
     let offset = first.length;
@@ -70,8 +86,18 @@ export class Reassembler {
       payload.set(chunk, offset);
       offset += chunk.length;
     }
-    this.chunks.length = 0;
+    this.drop();
     return payload;
+  }
+
+  /** Forgets the chunks kept so far, releasing them. */
+  private drop(): void {
+    if (this.releases) {
+      if (this.firstChunk) this.releases.add(this.firstChunk);
+      for (const chunk of this.chunks) this.releases.add(chunk);
+    }
+    this.firstChunk = undefined;
+    this.chunks.length = 0;
   }
 
   /** The seqno of the first fragment of the message push() last completed. */
@@ -82,8 +108,7 @@ export class Reassembler {
   private abandon(): undefined {
     this.malformed++;
     this.inProgress = false;
-    this.firstChunk = undefined;
-    this.chunks.length = 0;
+    this.drop();
     return undefined;
   }
 }

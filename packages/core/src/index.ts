@@ -13,7 +13,16 @@ export { Member } from './member.js';
 export { traceRecord, type TraceRecord } from './trace.js';
 export { messageId } from './upcalls.js';
 export { declineDiscover, peekGroup } from './wire.js';
-export { allocBytes, allocFrameBytes, copyBytes, copyFrameBytes, decodeUtf8 } from './codec.js';
+export { allocBytes, copyBytes, decodeUtf8 } from './codec.js';
+export {
+  allocFrameBytes,
+  copyFrameBytes,
+  framePoolStats,
+  releaseFrameBytes,
+  retainFrameBytes,
+  setFramePoolChecks,
+  type FramePoolStats,
+} from './frames.js';
 export {
   emptyTransportStats,
   type PeerAddress,

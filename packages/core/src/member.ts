@@ -10,6 +10,7 @@ import { DeliverUpcall, SentUpcall } from './upcalls.js';
 import { Epoch, type Message } from './epoch.js';
 import { SynodError, invariant } from './errors.js';
 import { FailureDetector } from './fd.js';
+import { DeferredReleases } from './frames.js';
 import { chunkCount, chunkOf } from './frag.js';
 import { Founding } from './found.js';
 import { MAX_PACKED_MESSAGES, MAX_PACKED_MESSAGE_BYTES, forEachPacked, packBytes, packedSize } from './pack.js';
@@ -92,6 +93,8 @@ export class Member {
   private upcalls: Upcall[] = [];
   /** While a joiner waits for its state, later upcalls wait here. */
   private heldUpcalls: Upcall[] | undefined;
+  /** References to pooled frames this member no longer holds, given back after the runtime's next takeOutput() (frames.ts). */
+  private readonly releases = new DeferredReleases();
   private readonly loopback: { from: MemberId; frame: Frame; bytes: Uint8Array }[] = [];
 
   // The current view.
@@ -295,6 +298,11 @@ export class Member {
       return;
     }
     this.dispatch(from, decoded.frame, bytes);
+    // The runtime handed over its reference (api.ts). The frames of these kinds are never kept as
+    // they came (a stream keeps a data frame with a reference of its own); any other frame's
+    // reference is left to the collector, as some of them are kept.
+    const kind = decoded.frame.kind;
+    if (kind === 'data' || kind === 'digest' || kind === 'nak') this.releases.add(bytes);
     this.settle();
   }
 
@@ -344,6 +352,8 @@ export class Member {
   }
 
   takeOutput(): Output {
+    // The runtime is done with the previous output: what it held goes back to the frame pool.
+    this.releases.turn();
     // The sequencer orders at drain time: everything that arrived since the last drain goes out
     // as one order unit (batching, as JGroups SEQUENCER2).
     if (this.sendsQueued || this.burstFull) {
@@ -404,6 +414,8 @@ export class Member {
     const remote = to.filter((member) => member !== this.self);
     if (remote.length > 0) this.sends.push({ to: remote, bytes, headroomBytes: this.headroomBytes });
     if (remote.length !== to.length) this.loopback.push({ from: this.self, frame, bytes });
+    // The frequent kinds, never kept: their frame goes back to the pool once sent.
+    if (frame.kind === 'digest' || frame.kind === 'nak') this.releases.add(bytes);
   }
 
   /** `headroomBytes`: free before `bytes` (a frame this member just encoded with its headroom). */
@@ -918,6 +930,9 @@ export class Member {
     } else {
       this.emit(new DeliverUpcall(viewId, sender, message.order, message.payload, message.firstSeqno, -1));
     }
+    // Its frame's reference (epoch.ts), once the runtime has the deliveries; a delivery held back
+    // for later keeps it (left to the collector).
+    if (!this.heldUpcalls) this.releases.add(message.payload);
   }
 
   // ---------------------------------------------------------------- retransmission
@@ -1303,7 +1318,7 @@ export class Member {
     const previous = this.epoch;
     const waiting = previous ? view.members.filter((member) => member !== this.self && previous.view.members.includes(member)) : [];
     this.previous = previous && waiting.length > 0 ? { epoch: previous, waiting: new Set(waiting) } : undefined;
-    this.epoch = new Epoch(this.group, view, selfIndex, maxAheadUnits, this.headroomBytes);
+    this.epoch = new Epoch(this.group, view, selfIndex, maxAheadUnits, this.headroomBytes, this.releases);
     // Kept for the whole view: bytes of its own, not a view pinning a pooled slab of frames.
     this.viewFrame = viewFrame.slice();
     this.carried = view.members.filter((member) => !joined.includes(member));

@@ -51,8 +51,7 @@ test('a burst limit splits what one drain sends, asks to be woken at once, and l
   assert.ok(dataBytes > 4096 && dataBytes <= 4096 + 16 * 1024, `one burst (at most one unit past the limit): ${dataBytes} bytes`);
   assert.ok(b.stats.packedMessages < 40, 'not everything went in the first drain');
   assert.equal(first.wakeAtMs, h.nowMs, 'woken at once for the rest');
-  for (const send of first.sends) for (const to of send.to) h.at(h.nowMs + 1, () => (h.members.get(to)!.receive('b', send.bytes, h.nowMs), h.flush(to)));
-  for (const upcall of first.upcalls) h.upcalls.get('b')!.push(upcall);
+  h.transmit('b', first);
   h.at(h.nowMs, () => (b.tick(h.nowMs), h.flush('b')));
   h.run(2000);
   for (const id of ['a', 'b', 'c']) assert.equal(h.deliveries(id).length, 40, id);

@@ -2,7 +2,19 @@
  * A minimal deterministic network for the core's own tests (the full simulator with faults and
  * checkers is packages/sim). Datagrams take `delayMs`; `drop` decides per datagram.
  */
-import { Member, type MemberConfig, type MemberId, type Upcall } from '../src/index.js';
+import { Member, copyFrameBytes, setFramePoolChecks, type MemberConfig, type MemberId, type Upcall } from '../src/index.js';
+
+// A frame read after the member gave it back reads junk, and the test fails (frames.ts).
+setFramePoolChecks(true);
+
+/**
+ * An upcall as the log keeps it: a delivery's payload is valid only until the member's next output
+ * (api.ts), so the log keeps a copy (in an upcall of the same class, whose id stays lazy).
+ */
+export function kept(upcall: Upcall): Upcall {
+  if (upcall.type !== 'deliver') return upcall;
+  return Object.assign(Object.create(Object.getPrototypeOf(upcall) as object) as Upcall, upcall, { payload: upcall.payload.slice() });
+}
 
 export interface Event {
   atMs: number;
@@ -51,6 +63,17 @@ export class Harness {
     this.queue.push({ atMs, seq: this.seq++, run });
   }
 
+  /** Puts an output a test took itself on the network (1 ms later) and in the upcall log. */
+  transmit(id: MemberId, output: { sends: readonly { to: readonly MemberId[]; bytes: Uint8Array }[]; upcalls: readonly Upcall[] }): void {
+    for (const send of output.sends) {
+      for (const to of send.to) {
+        const copy = copyFrameBytes(send.bytes);
+        this.at(this.nowMs + 1, () => (this.members.get(to)!.receive(id, copy, this.nowMs), this.flush(to)));
+      }
+    }
+    for (const upcall of output.upcalls) this.upcalls.get(id)!.push(kept(upcall));
+  }
+
   /** Drains a member's output into the network and the upcall log. */
   flush(id: MemberId): void {
     const member = this.members.get(id)!;
@@ -58,15 +81,17 @@ export class Harness {
     for (const send of output.sends) {
       for (const to of send.to) {
         if (this.drop(id, to, send.bytes)) continue;
+        // Each receiver's own copy, taken now: the sender's frame is valid until its next output (api.ts).
+        const copy = copyFrameBytes(send.bytes);
         this.at(this.nowMs + (this.delayFor?.(to, id) ?? this.delayMs), () => {
           if (this.crashed.has(to) || !this.members.has(to)) return;
-          this.members.get(to)!.receive(id, send.bytes, this.nowMs);
+          this.members.get(to)!.receive(id, copy, this.nowMs);
           this.flush(to);
         });
       }
     }
     for (const upcall of output.upcalls) {
-      this.upcalls.get(id)!.push(upcall);
+      this.upcalls.get(id)!.push(kept(upcall));
       if (upcall.type === 'saveState') {
         const state = this.states.get(id)?.() ?? new Uint8Array(0);
         member.provideState(upcall.xferId, state, this.nowMs);

@@ -35,8 +35,7 @@ test('messages sent before the output is taken share units (packing), and each i
   const sent = output.upcalls.filter((u) => u.type === 'sent');
   assert.equal(sent.length, 41);
   assert.equal(new Set(sent.map((u) => (u.type === 'sent' ? u.id : ''))).size, 41, 'every message has its own id');
-  for (const send of output.sends) for (const to of send.to) h.at(h.nowMs + 1, () => (h.members.get(to)!.receive('b', send.bytes, h.nowMs), h.flush(to)));
-  for (const upcall of output.upcalls) h.upcalls.get('b')!.push(upcall);
+  h.transmit('b', output);
   h.run(2000);
   for (const id of ['a', 'b', 'c']) {
     const texts = h.deliveries(id).map((d) => (d.payload.length === 5000 ? 'large' : new TextDecoder().decode(d.payload)));

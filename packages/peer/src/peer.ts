@@ -245,7 +245,11 @@ class PeerRuntime implements Peer {
   }
 
   private transmitTo(address: PeerAddress, frame: Uint8Array): void {
-    if (address === this.id) queueMicrotask(() => this.onFrame(this.id, frame, true));
+    // A copy: the frame is the core's only until its next output (api.ts), and the microtask runs later.
+    if (address === this.id) {
+      const copy = frame.slice();
+      queueMicrotask(() => this.onFrame(this.id, copy, true));
+    }
     else this.transport.send(address, frame);
   }
 }

@@ -5,7 +5,7 @@
  * wakeAtMs) and offers the operations the fault schedule uses: crash, restart, join, leave,
  * partition. Everything is deterministic in the seed.
  */
-import { SynodError, type MemberId, type Order } from '@synod/core';
+import { SynodError, setFramePoolChecks, type MemberId, type Order } from '@synod/core';
 import { SimApp, type AppAction } from './app.js';
 import type { Violation } from './checkers.js';
 import { EventQueue } from './event-queue.js';
@@ -14,6 +14,10 @@ import type { MemberFactory, MemberLike, MemberTiming } from './member-like.js';
 import { Network, type NetworkKnobs } from './network.js';
 import { Prng } from './prng.js';
 import { primaryBlock } from './quorum.js';
+
+// Every slab that comes back to the frame pool is poisoned and held out of use for a while: a frame
+// read after the member gave it back reads junk, and the run fails (core frames.ts).
+setFramePoolChecks(true);
 
 export interface WorkloadKnobs {
   /** Mean time between two messages composed by one member. */

@@ -3,7 +3,7 @@
  * is a data knob (delay, jitter, loss, duplication, partitions, link-down hints), so a fault mix
  * is a value that a seed picks and a phase can change.
  */
-import type { MemberId } from '@synod/core';
+import { copyFrameBytes, type MemberId } from '@synod/core';
 import type { EventQueue } from './event-queue.js';
 import type { Prng } from './prng.js';
 
@@ -161,8 +161,9 @@ export class Network {
       const copies = this.prng.chance(this.knobs.duplicateRate) ? 2 : 1;
       if (copies === 2) this.stats.duplicated++;
       for (let copy = 0; copy < copies; copy++) {
-        // A private copy per destination: a receiver must not see another's mutations.
-        const datagram = bytes.slice();
+        // A private copy per destination, from the frame pool as the memory transport's are: a
+        // receiver must not see another's mutations, and takes over this copy's reference.
+        const datagram = copyFrameBytes(bytes);
         const delayMs = this.knobs.baseDelayMs + this.prng.next() * this.knobs.jitterMs;
         this.queue.after(delayMs, () => this.arrive(from, dest, datagram));
       }
