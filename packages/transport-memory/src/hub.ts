@@ -248,16 +248,18 @@ class MemoryHub implements Hub {
       target.stats.framesReceived++;
       target.stats.bytesReceived += event.bytes.byteLength;
       this.stats.delivered++;
-      let first = true;
-      for (const handler of target.messageHandlers) {
-        // Each handler owns its bytes.
-        const bytes = first ? event.bytes : copyFrameBytes(event.bytes);
+      // Each handler owns its bytes, copied before any handler runs: one may hand its bytes to a
+      // protocol core, which gives them back to the frame pool (core frames.ts).
+      const handlers = target.messageHandlers;
+      const copies = handlers.size > 1 ? Array.from(handlers, (_, i) => (i === 0 ? event.bytes : copyFrameBytes(event.bytes))) : undefined;
+      let i = 0;
+      for (const handler of handlers) {
         try {
-          handler(event.from, bytes);
+          handler(event.from, copies ? copies[i]! : event.bytes);
         } catch (error) {
           surface(error);
         }
-        first = false;
+        i++;
       }
     }
     if (this.settleWaiters.length === 0) return;
