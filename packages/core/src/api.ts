@@ -9,7 +9,8 @@
  * send() returns, and reads or copies each payload, before it takes the next output. A frame
  * passed to receive() that comes from the frame pool (copyFrameBytes, as the memory transport and
  * the simulator's network make one per receiver) hands the member its reference: the runtime must
- * not read it afterwards, nor pass the same bytes to another member.
+ * not read it afterwards, nor pass the same bytes to another member. send() copies a payload
+ * that is (a view into) a pooled frame, such as a delivered payload sent on.
  */
 
 /** An opaque member address. One member id = one incarnation: a restarted process uses a new id. */

@@ -40,7 +40,7 @@ test('a slab comes back, zeroed, once it is sealed and every frame carved from i
   assert.equal(framePoolStats().slabsAllocated, allocated, 'no new slab: an empty one was used again');
 });
 
-test('a release too many throws, in either mode', () => {
+test('a release too many throws while the slab is in use, and with checks at any time', () => {
   setFramePoolChecks(false);
   openNewSlab();
   const frame = allocFrameBytes(100);

@@ -81,6 +81,10 @@ class FramePool {
     }
   }
 
+  holds(bytes: Uint8Array): boolean {
+    return this.slabs.has(bytes.buffer as ArrayBuffer);
+  }
+
   retain(bytes: Uint8Array): void {
     const slab = this.slabs.get(bytes.buffer as ArrayBuffer);
     if (slab === undefined) return;
@@ -149,6 +153,11 @@ export function trimFrameBytes(bytes: Uint8Array, length: number): void {
   pool.trim(bytes, length);
 }
 
+/** Whether `bytes` are (a view into) a frame of the pool still in use. */
+export function isFrameBytes(bytes: Uint8Array): boolean {
+  return pool.holds(bytes);
+}
+
 /** Takes one more reference to the slab of `bytes` (any view into a pooled frame). */
 export function retainFrameBytes(bytes: Uint8Array): void {
   pool.retain(bytes);
@@ -184,9 +193,13 @@ export class DeferredReleases {
 
   turn(): void {
     const due = this.due;
-    for (let i = 0; i < due.length; i++) pool.release(due[i]!);
-    due.length = 0;
     this.due = this.queued;
     this.queued = due;
+    try {
+      for (let i = 0; i < due.length; i++) pool.release(due[i]!);
+    } finally {
+      // Even when a release throws (a bug): none is repeated at a later turn.
+      due.length = 0;
+    }
   }
 }

@@ -10,7 +10,7 @@ import { DeliverUpcall, SentUpcall } from './upcalls.js';
 import { Epoch, type Message } from './epoch.js';
 import { SynodError, invariant } from './errors.js';
 import { FailureDetector } from './fd.js';
-import { DeferredReleases } from './frames.js';
+import { DeferredReleases, isFrameBytes } from './frames.js';
 import { chunkCount, chunkOf } from './frag.js';
 import { Founding } from './found.js';
 import { MAX_PACKED_MESSAGES, MAX_PACKED_MESSAGE_BYTES, forEachPacked, packBytes, packedSize } from './pack.js';
@@ -243,6 +243,9 @@ export class Member {
     if (this.queuedBytes + payload.length > this.options.maxQueuedBytes && this.sendQueue.length > 0) {
       throw new SynodError('BACKPRESSURE', 'send queue is full; wait for sent upcalls');
     }
+    // Bytes of a frame (a delivered payload sent on) are valid only until the next output (api.ts),
+    // and the queue may hold them for many: they are copied.
+    if (isFrameBytes(payload)) payload = payload.slice();
     const localId = this.nextLocalId++;
     this.sendQueue.push({ localId, order, payload, chunkCount: 0, chunkBytes: 0, nextChunk: 0, firstSeqno: 0, vectorClock: undefined });
     this.queuedBytes += payload.length;

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import fc from 'fast-check';
-import { encodeFrame } from '../src/wire.js';
+import { decodeFrame, encodeFrame } from '../src/wire.js';
 import { Harness } from './harness.js';
 
 const text = new TextEncoder();
@@ -12,7 +12,9 @@ function capture(): { h: Harness; frames: Uint8Array[] } {
   for (const id of ['a', 'b', 'c']) h.add(id);
   const frames: Uint8Array[] = [];
   h.drop = (_from, _to, bytes) => {
-    if (frames.length < 500) frames.push(bytes);
+    // A plain copy: the sender's frame goes back to the pool after its next output (api.ts), and
+    // a plain frame may be fed to a member any number of times (it holds no pool reference).
+    if (frames.length < 500) frames.push(bytes.slice());
     return false;
   };
   h.do('a', (m) => m.join([], 0));
@@ -26,6 +28,9 @@ function capture(): { h: Harness; frames: Uint8Array[] } {
 
 test('random, truncated and mutated frames never crash a member and are counted', () => {
   const { h, frames } = capture();
+  // The mutations start from real frames, data frames among them (not from released, poisoned ones).
+  const kinds = frames.map((f) => decodeFrame(f, 1 << 20).frame.kind);
+  assert.ok(kinds.filter((kind) => kind === 'data').length >= 10, `data frames captured: ${kinds.join(' ')}`);
   const victim = h.members.get('c')!;
   const before = victim.stats.droppedMalformed;
   fc.assert(

@@ -1,4 +1,4 @@
-import { InvariantViolation, allocFrameBytes, decodeUtf8, type MemberId } from '@synod/core';
+import { InvariantViolation, allocFrameBytes, decodeUtf8, releaseFrameBytes, type MemberId } from '@synod/core';
 import { TAG_BYTES, type FrameAuthenticator } from './auth.js';
 import type { PeerAddress } from './transport.js';
 
@@ -79,6 +79,17 @@ export function encodeFrame(header: Uint8Array, payload: Uint8Array, authenticat
   frame.set(payload, header.length);
   authenticator?.sign(frame);
   return frame;
+}
+
+/**
+ * Gives back the frame encodeFrame() made for `payload` once a transport has it (transports copy
+ * or are done when send() returns), so that its slab can be used again (core frames.ts). A frame
+ * made in place is the core's, which gives it back itself: nothing happens to it here.
+ */
+export function releaseEncodedFrame(frame: Uint8Array, payload: Uint8Array): void {
+  // A copy never sits right before the payload it copied: that slab is still held by the core.
+  if (frame.buffer === payload.buffer && frame.byteOffset + frame.length === payload.byteOffset + payload.length) return;
+  releaseFrameBytes(frame);
 }
 
 /** The envelope of a frame, or undefined when it is malformed. Never throws. */

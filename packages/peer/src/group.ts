@@ -18,6 +18,7 @@ import {
   ENVELOPE_VERSION_CONTROL,
   addressOf,
   encodeFrame,
+  releaseEncodedFrame,
   envelopeHeader,
   memberIdOf,
 } from './envelope.js';
@@ -549,7 +550,11 @@ export class GroupRuntime implements Group {
         if (members.view !== view) members = { view, ids: new Set(view?.members) };
         return members.ids.has(sender);
       },
-      sendControl: (to, control) => this.host.transmit([to], encodeFrame(controlHeader, control, authenticator)),
+      sendControl: (to, control) => {
+        const frame = encodeFrame(controlHeader, control, authenticator);
+        this.host.transmit([to], frame);
+        releaseEncodedFrame(frame, control);
+      },
       release: (sender, payload) => this.toCore(incarnation(), sender, payload),
       dropped: (count) => (this.counters.droppedUnverified += count),
     });
@@ -597,7 +602,9 @@ export class GroupRuntime implements Group {
     }
     try {
       for (const send of output.sends) {
-        this.host.transmit(send.to, encodeFrame(incarnation.header, send.bytes, this.authenticator, send.headroomBytes));
+        const frame = encodeFrame(incarnation.header, send.bytes, this.authenticator, send.headroomBytes);
+        this.host.transmit(send.to, frame);
+        releaseEncodedFrame(frame, send.bytes);
       }
       for (const upcall of output.upcalls) this.upcall(incarnation, upcall);
     } catch (error) {

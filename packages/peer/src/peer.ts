@@ -1,7 +1,7 @@
 import { Member, SynodError, declineDiscover, type MemberId } from '@synod/core';
 import { openTraceSink } from '#trace-sink';
 import { cryptoRandom, realClock, type Clock } from './clock.js';
-import { MAX_NAME_BYTES, addressOf, decodeFrame, encodeFrame, envelopeHeader, memberIdOf } from './envelope.js';
+import { MAX_NAME_BYTES, addressOf, decodeFrame, encodeFrame, envelopeHeader, memberIdOf, releaseEncodedFrame } from './envelope.js';
 import { GroupRuntime, type Group, type GroupHost, type JoinOptions, type MemberFactory } from './group.js';
 import type { TraceOption, TraceSink } from './trace.js';
 import type { PeerAddress, Transport } from './transport.js';
@@ -216,7 +216,11 @@ class PeerRuntime implements Peer {
       this.stats.droppedUnknownGroup++;
       // Tell a peer looking for a group this peer is not in that it need not wait for us.
       const decline = group ? undefined : declineDiscover(envelope.payload);
-      if (decline) this.transmit([envelope.sender], encodeFrame(envelopeHeader(envelope.group, memberIdOf(this.id, 0)), decline));
+      if (decline) {
+        const frame = encodeFrame(envelopeHeader(envelope.group, memberIdOf(this.id, 0)), decline);
+        this.transmit([envelope.sender], frame);
+        releaseEncodedFrame(frame, decline);
+      }
       return;
     }
     // A frame this peer sent itself never crossed the network: its tag is not checked.

@@ -1,6 +1,10 @@
 import assert from 'node:assert/strict';
 import { createHub, memory, type Hub } from '@synod/transport-memory';
+import { setFramePoolChecks } from '@synod/core';
 import { createPeer, type Group, type JoinOptions, type Peer } from '../src/index.js';
+
+// A frame read after the core gave it back reads junk, and a release too many throws (core frames.ts).
+setFramePoolChecks(true);
 
 /**
  * Short timings so failures are detected within a test's patience, with slack for a loaded CI

@@ -248,18 +248,19 @@ class MemoryHub implements Hub {
       target.stats.framesReceived++;
       target.stats.bytesReceived += event.bytes.byteLength;
       this.stats.delivered++;
-      // Each handler owns its bytes, copied before any handler runs: one may hand its bytes to a
-      // protocol core, which gives them back to the frame pool (core frames.ts).
+      // Each handler owns its bytes, copied before any handler runs (one may hand its copy to a
+      // protocol core, which gives it back to the frame pool: core frames.ts); a handler added
+      // meanwhile gets none of this frame.
       const handlers = target.messageHandlers;
-      const copies = handlers.size > 1 ? Array.from(handlers, (_, i) => (i === 0 ? event.bytes : copyFrameBytes(event.bytes))) : undefined;
-      let i = 0;
-      for (const handler of handlers) {
-        try {
-          handler(event.from, copies ? copies[i]! : event.bytes);
-        } catch (error) {
-          surface(error);
+      if (handlers.size === 1) {
+        for (const handler of handlers) {
+          deliverTo(handler, event.from, event.bytes);
+          break;
         }
-        i++;
+      } else if (handlers.size > 1) {
+        const list = [...handlers];
+        const copies = list.map((_, i) => (i === 0 ? event.bytes : copyFrameBytes(event.bytes)));
+        for (let i = 0; i < list.length; i++) deliverTo(list[i]!, event.from, copies[i]!);
       }
     }
     if (this.settleWaiters.length === 0) return;
@@ -339,4 +340,12 @@ export function createHub(options: HubOptions = {}): Hub {
 export function memory(init: MemoryInit): Transport {
   if (!(init?.hub instanceof MemoryHub)) throw new SynodError('INVALID_ARGUMENT', 'memory() needs a hub from createHub()');
   return new MemoryTransport(init.hub, init.id);
+}
+
+function deliverTo(handler: (from: PeerAddress, bytes: Uint8Array) => void, from: PeerAddress, bytes: Uint8Array): void {
+  try {
+    handler(from, bytes);
+  } catch (error) {
+    surface(error);
+  }
 }
