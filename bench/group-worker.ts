@@ -47,6 +47,9 @@ export class GroupWorker {
     this.peer = await createPeer({ transport, trace: false });
     const group = await this.peer.join('bench', timing);
     this.group = group;
+    // Counted from the join, not from the 'cast' command: the other members may start casting
+    // (and this one deliver their messages) before that command reaches this worker.
+    this.delivered = 0;
     group.handle<Uint8Array>('B', (message) => {
       this.delivered++;
       if (this.measuring && message.sender !== group.memberId) {
@@ -66,11 +69,11 @@ export class GroupWorker {
       case 'cast': {
         const { primitive, count, size, total } = command as Extract<GroupCommand, { cmd: 'cast' }>;
         while (group.view!.members.length < this.members) await sleep(10);
-        this.delivered = 0;
         this.measuring = false;
         const done = new Promise<void>((resolve) => {
           this.deliveryTarget = total;
           this.onTarget = resolve;
+          if (this.delivered >= total) resolve();
         });
         const startMs = wallMs();
         let inFlight = 0;
