@@ -2,7 +2,7 @@
  * A minimal deterministic network for the core's own tests (the full simulator with faults and
  * checkers is packages/sim). Datagrams take `delayMs`; `drop` decides per datagram.
  */
-import { Member, copyFrameBytes, setFramePoolChecks, type MemberConfig, type MemberId, type Upcall } from '../src/index.js';
+import { Member, copyFrameBytes, setFramePoolChecks, type MemberConfig, type MemberId, type Send, type Upcall } from '../src/index.js';
 
 // A frame read after the member gave it back reads junk, and the test fails (frames.ts).
 setFramePoolChecks(true);
@@ -63,25 +63,17 @@ export class Harness {
     this.queue.push({ atMs, seq: this.seq++, run });
   }
 
-  /** Puts an output a test took itself on the network (1 ms later) and in the upcall log. */
-  transmit(id: MemberId, output: { sends: readonly { to: readonly MemberId[]; bytes: Uint8Array }[]; upcalls: readonly Upcall[] }): void {
-    for (const send of output.sends) {
-      for (const to of send.to) {
-        const copy = copyFrameBytes(send.bytes);
-        this.at(this.nowMs + 1, () => (this.members.get(to)!.receive(id, copy, this.nowMs), this.flush(to)));
-      }
-    }
+  /** Puts an output a test took itself on the network and in the upcall log. */
+  transmit(id: MemberId, output: { sends: readonly Send[]; upcalls: readonly Upcall[] }): void {
+    this.network(id, output.sends);
     for (const upcall of output.upcalls) this.upcalls.get(id)!.push(kept(upcall));
   }
 
-  /** Drains a member's output into the network and the upcall log. */
-  flush(id: MemberId): void {
-    const member = this.members.get(id)!;
-    const output = member.takeOutput();
-    for (const send of output.sends) {
+  /** Each receiver's own copy, taken now: the sender's frame is valid until its next output (api.ts). */
+  private network(id: MemberId, sends: readonly Send[]): void {
+    for (const send of sends) {
       for (const to of send.to) {
         if (this.drop(id, to, send.bytes)) continue;
-        // Each receiver's own copy, taken now: the sender's frame is valid until its next output (api.ts).
         const copy = copyFrameBytes(send.bytes);
         this.at(this.nowMs + (this.delayFor?.(to, id) ?? this.delayMs), () => {
           if (this.crashed.has(to) || !this.members.has(to)) return;
@@ -90,6 +82,13 @@ export class Harness {
         });
       }
     }
+  }
+
+  /** Drains a member's output into the network and the upcall log. */
+  flush(id: MemberId): void {
+    const member = this.members.get(id)!;
+    const output = member.takeOutput();
+    this.network(id, output.sends);
     for (const upcall of output.upcalls) {
       this.upcalls.get(id)!.push(kept(upcall));
       if (upcall.type === 'saveState') {

@@ -18,9 +18,9 @@ import {
   ENVELOPE_VERSION_CONTROL,
   addressOf,
   encodeFrame,
-  releaseEncodedFrame,
   envelopeHeader,
   memberIdOf,
+  releaseEncodedFrame,
 } from './envelope.js';
 import { LivenessGate } from './freshness.js';
 import { scheduleMicrotask } from './microtask.js';

@@ -253,7 +253,8 @@ class PeerRuntime implements Peer {
     if (address === this.id) {
       const copy = frame.slice();
       queueMicrotask(() => this.onFrame(this.id, copy, true));
+    } else {
+      this.transport.send(address, frame);
     }
-    else this.transport.send(address, frame);
   }
 }

@@ -15,8 +15,8 @@ import { Network, type NetworkKnobs } from './network.js';
 import { Prng } from './prng.js';
 import { primaryBlock } from './quorum.js';
 
-// Every slab that comes back to the frame pool is poisoned and held out of use for a while: a frame
-// read after the member gave it back reads junk, and the run fails (core frames.ts).
+// The frame pool's checks: a slab per frame, poisoned at its last release and never used again, so
+// a frame read after the member gave it back reads junk and the run fails (core frames.ts).
 setFramePoolChecks(true);
 
 export interface WorkloadKnobs {
